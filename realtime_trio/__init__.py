@@ -1,0 +1,62 @@
+"""realtime_trio: a Trio-native, structured-concurrency client for the OpenAI Realtime API.
+
+Public namespaces: `realtime_trio` (this module), `realtime_trio.events` (every
+event record), `realtime_trio.audio` (sans-IO audio helpers) and
+`realtime_trio.testing` (the local simulator).
+"""
+
+from __future__ import annotations
+
+from . import events as events
+from ._client_events import ClientEvent as ClientEvent
+from ._errors import LocalProtocolError as LocalProtocolError
+from ._errors import ProtocolError as ProtocolError
+from ._errors import RealtimeError as RealtimeError
+from ._errors import RealtimeInternalError as RealtimeInternalError
+from ._errors import RemoteProtocolError as RemoteProtocolError
+from ._record import Record as Record
+from ._sentinel import UNSET as UNSET
+from ._sentinel import UnsetType as UnsetType
+from ._serde import EventCodec as EventCodec
+from ._serde import dump_event as dump_event
+from ._serde import encode_event as encode_event
+from ._serde import parse_event as parse_event
+from ._server_events import ServerEvent as ServerEvent
+from ._server_events import UnknownEvent as UnknownEvent
+from ._session_models import SessionConfig as SessionConfig
+from ._version import __version__ as __version__
+
+__all__ = [
+    "ClientEvent",
+    "EventCodec",
+    "LocalProtocolError",
+    "ProtocolError",
+    "RealtimeError",
+    "RealtimeInternalError",
+    "Record",
+    "RemoteProtocolError",
+    "ServerEvent",
+    "SessionConfig",
+    "UNSET",
+    "UnknownEvent",
+    "UnsetType",
+    "__version__",
+    "dump_event",
+    "encode_event",
+    "events",
+    "parse_event",
+]
+
+
+def _fixup_module_metadata() -> None:
+    # Show public classes and functions as realtime_trio.X, not realtime_trio._x.X
+    # (in tracebacks, reprs and the docs), as trio does.
+    for name in __all__:
+        obj = globals()[name]
+        module = getattr(obj, "__module__", "")
+        if module.startswith("realtime_trio._") and hasattr(obj, "__qualname__"):
+            obj.__module__ = __name__
+
+
+_fixup_module_metadata()
+del _fixup_module_metadata
