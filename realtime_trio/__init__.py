@@ -7,13 +7,27 @@ event record), `realtime_trio.audio` (sans-IO audio helpers) and
 
 from __future__ import annotations
 
+from . import audio as audio
 from . import events as events
+from ._audio_input import AudioSender as AudioSender
 from ._client_events import ClientEvent as ClientEvent
+from ._connection import ConnectionStatistics as ConnectionStatistics
+from ._connection import RealtimeConnection as RealtimeConnection
 from ._errors import LocalProtocolError as LocalProtocolError
 from ._errors import ProtocolError as ProtocolError
 from ._errors import RealtimeError as RealtimeError
 from ._errors import RealtimeInternalError as RealtimeInternalError
 from ._errors import RemoteProtocolError as RemoteProtocolError
+from ._exceptions import CallEnded as CallEnded
+from ._exceptions import CloseReason as CloseReason
+from ._exceptions import ConnectionBroken as ConnectionBroken
+from ._exceptions import ConnectionClosed as ConnectionClosed
+from ._exceptions import ConnectionRejected as ConnectionRejected
+from ._exceptions import ConnectTimeout as ConnectTimeout
+from ._exceptions import HandshakeError as HandshakeError
+from ._exceptions import ServerError as ServerError
+from ._open import connect_realtime as connect_realtime
+from ._open import open_realtime as open_realtime
 from ._record import Record as Record
 from ._sentinel import UNSET as UNSET
 from ._sentinel import UnsetType as UnsetType
@@ -27,23 +41,37 @@ from ._session_models import SessionConfig as SessionConfig
 from ._version import __version__ as __version__
 
 __all__ = [
+    "AudioSender",
+    "CallEnded",
     "ClientEvent",
+    "CloseReason",
+    "ConnectTimeout",
+    "ConnectionBroken",
+    "ConnectionClosed",
+    "ConnectionRejected",
+    "ConnectionStatistics",
     "EventCodec",
+    "HandshakeError",
     "LocalProtocolError",
     "ProtocolError",
+    "RealtimeConnection",
     "RealtimeError",
     "RealtimeInternalError",
     "Record",
     "RemoteProtocolError",
+    "ServerError",
     "ServerEvent",
     "SessionConfig",
     "UNSET",
     "UnknownEvent",
     "UnsetType",
     "__version__",
+    "audio",
+    "connect_realtime",
     "dump_event",
     "encode_event",
     "events",
+    "open_realtime",
     "parse_event",
 ]
 

@@ -172,7 +172,8 @@ def test_known_nested_shapes_become_records() -> None:
     assert isinstance(session, SessionConfig)
     assert session.expires_at == 1756324625
     assert session.tracing is None  # explicit null stays null
-    assert session.audio is not UNSET and session.audio.input is not UNSET
+    assert session.audio is not UNSET
+    assert session.audio.input is not UNSET
     vad = session.audio.input.turn_detection
     assert isinstance(vad, events.ServerVad)
     assert vad.idle_timeout_ms is None
@@ -180,7 +181,8 @@ def test_known_nested_shapes_become_records() -> None:
     assert isinstance(session.audio.input.format, events.AudioPCM)
     assert session.audio.output is not UNSET
     speed = session.audio.output.speed
-    assert speed == 1 and type(speed) is int  # an integer stays an integer
+    assert speed == 1
+    assert type(speed) is int
 
     done_path = next(p for p in EXAMPLES if p.stem == "response.done")
     done = parse_event(load(done_path))

@@ -1,0 +1,856 @@
+"""`RealtimeConnection`: the trio shell around the sans-IO protocol.
+
+Task topology (all in one cancel scope, the connection's lifetime)::
+
+    connect_realtime(nursery) ── nursery.start(conn._run)
+      └ _run: private nursery
+          ├ run_transport   trio-websocket's reader (and the handshake)
+          ├ _receive_task   ws.get_message → protocol.receive_message → events channel
+          ├ _send_task      outgoing channel → ws.send_message
+          ├ _audio_task     audio channel → pipeline (resample/encode, frame) → outgoing
+          └ _expiry_task    logs a warning before the session's 60-minute cap
+
+The tasks only move data; parsing, state and framing live in `_protocol` and
+the audio modules. Tasks never let an ordinary exception escape: a failure of
+the network or the server ends the connection with a recorded terminal error
+(`ConnectionBroken`), which the next `receive` / `send` raises after every
+event received before it was delivered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final, final
+
+import attrs
+import trio
+import trio_websocket
+
+from . import _server_events as sev
+from ._audio_formats import PCM16_24K, AudioFormat, AudioFormatError
+from ._audio_input import AudioBuffer, AudioControl, AudioSender
+from ._audio_pipeline import InputAudioPipeline
+from ._b64 import encode_audio
+from ._client_events import (
+    ConversationItemCreate,
+    InputAudioBufferAppend,
+    InputAudioBufferClear,
+    InputAudioBufferCommit,
+    ResponseCancel,
+    ResponseCreate,
+    SessionUpdate,
+)
+from ._errors import RealtimeInternalError, RemoteProtocolError
+from ._exceptions import (
+    CallEnded,
+    CloseReason,
+    ConnectionBroken,
+    ConnectionClosed,
+    ConnectTimeout,
+    ServerError,
+)
+from ._item_models import ConversationItem
+from ._protocol import RealtimeProtocol, SessionState
+from ._record import Record
+from ._response_models import Response, ResponseCreateParams
+from ._sentinel import UNSET, UnsetType
+from ._serde import Event
+from ._session_models import AnySessionConfig
+from ._transport import Handshake, StreamOpener, run_transport
+from ._unwrap import collapse, reraise
+
+logger = logging.getLogger("realtime_trio")
+
+#: How long before ``expires_at`` the expiry warning is logged.
+EXPIRY_WARNING_SECONDS: Final = 60.0
+
+
+@attrs.frozen
+class ConnectionStatistics:
+    """A snapshot of a connection's buffers and counters (see `RealtimeConnection.statistics`).
+
+    Attributes:
+        events_buffered: Received events waiting for the consumer.
+        max_buffered_events: The capacity of that buffer.
+        peak_events_buffered: The most events ever waiting at once.
+        messages_buffered: Outgoing messages waiting for the socket.
+        audio_bytes_buffered: Input audio (caller's format) not yet encoded.
+        audio_ms_buffered: The same, in milliseconds.
+        peak_audio_bytes_buffered: The most input audio ever buffered.
+        max_buffered_audio_ms: The audio budget.
+        responses_in_flight: Responses created and not yet done.
+        events_received: Server events received.
+        events_sent: Client events sent (appends included).
+        state: ``"connecting"``, ``"open"``, ``"closing"`` or ``"closed"``.
+    """
+
+    events_buffered: int
+    max_buffered_events: int
+    peak_events_buffered: int
+    messages_buffered: int
+    audio_bytes_buffered: int
+    audio_ms_buffered: float
+    peak_audio_bytes_buffered: int
+    max_buffered_audio_ms: int
+    responses_in_flight: int
+    events_received: int
+    events_sent: int
+    state: str
+
+
+@attrs.define(eq=False)
+class _Failure:
+    """A failure delivered in order through the events channel."""
+
+    error: Exception
+    terminal: bool
+
+
+@attrs.define(eq=False)
+class _Waiter:
+    """A correlated request waiting for its answer (or its ``error``)."""
+
+    event_id: str
+    matches: Callable[[Event], bool]
+    done: trio.Event = attrs.field(factory=trio.Event)
+    result: Event | None = None
+    error: BaseException | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ConnectionOptions:
+    """The tuning knobs of a connection (all keyword arguments of `open_realtime`)."""
+
+    max_buffered_events: int = 128
+    max_buffered_messages: int = 64
+    max_buffered_audio_ms: int = 2_000
+    audio_frame_ms: int = 50
+    input_audio_format: AudioFormat = PCM16_24K
+    connect_timeout: float = 30.0
+    close_timeout: float = 5.0
+    max_message_size: int = 64 * 2**20
+    receive_buffer_size: int = 64 * 2**10
+
+
+@final
+class RealtimeConnection(trio.abc.AsyncResource):
+    """One WebSocket connection to a Realtime session.
+
+    Get one from `open_realtime` (which owns the nursery) or `connect_realtime`
+    (which uses yours); do not construct it directly.
+
+    Receiving: ``async for event in conn`` or `receive`. Every server event is
+    delivered, in order, including the answers the helpers wait for. Sending:
+    `send` (fire and forget), the audio methods, and the correlated helpers
+    (`update_session`, `create_item`, `create_response`, `commit_audio`,
+    `clear_audio`, `cancel_response`) that wait for the server's answer.
+    """
+
+    def __init__(
+        self,
+        handshake: Handshake,
+        options: ConnectionOptions,
+        *,
+        connect_stream: StreamOpener | None,
+        ssl_context: Any,
+    ) -> None:
+        self._handshake = handshake
+        self._options = options
+        self._connect_stream = connect_stream
+        self._ssl_context = ssl_context
+        self._protocol = RealtimeProtocol()
+        self._ws: trio_websocket.WebSocketConnection | None = None
+        self._cancel_scope = trio.CancelScope()
+        self._closed = trio.Event()
+        self._send_done = trio.Event()
+        self._closing = False
+        self._terminal: Exception | None = None
+        self._close_reason: CloseReason | None = None
+        self._preread: list[Event | _Failure] = []
+        self._waiters: list[_Waiter] = []
+        self._events_send, self._events_recv = trio.open_memory_channel[
+            Event | _Failure
+        ](options.max_buffered_events)
+        self._outgoing_send, self._outgoing_recv = trio.open_memory_channel[str](
+            options.max_buffered_messages
+        )
+        budget = max(
+            1,
+            int(
+                options.input_audio_format.bytes_per_second
+                * options.max_buffered_audio_ms
+                / 1000
+            ),
+        )
+        self._audio = AudioBuffer(budget)
+        self._audio_sender = AudioSender(self, self._audio, self._audio.send_channel)
+        self._pipeline: InputAudioPipeline | None = None
+        self._pipeline_target: AudioFormat | None = None
+        self._peak_events = 0
+        self.is_sideband = "call_id=" in handshake.resource
+        self._shield_tasks = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<RealtimeConnection {self._handshake.url} {self._protocol.state.value}>"
+        )
+
+    # --- properties ---------------------------------------------------------
+
+    @property
+    def session(self) -> AnySessionConfig | None:
+        """The session as the server last reported it (``session.created`` / ``session.updated``)."""
+        return self._protocol.session
+
+    @property
+    def url(self) -> str:
+        """The URL this connection was opened to (the API key is never part of it)."""
+        return self._handshake.url
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is fully closed."""
+        return self._closed.is_set()
+
+    @property
+    def close_reason(self) -> CloseReason | None:
+        """How the WebSocket closed (None while it is open)."""
+        return self._close_reason
+
+    def statistics(self) -> ConnectionStatistics:
+        """Return a snapshot of the buffers and counters (never blocks)."""
+        events = self._events_send.statistics()
+        peak = getattr(events, "peak_buffer_used", self._peak_events)
+        audio_fmt = self._options.input_audio_format
+        return ConnectionStatistics(
+            events_buffered=events.current_buffer_used,
+            max_buffered_events=self._options.max_buffered_events,
+            peak_events_buffered=peak,
+            messages_buffered=self._outgoing_send.statistics().current_buffer_used,
+            audio_bytes_buffered=self._audio.buffered,
+            audio_ms_buffered=self._audio.buffered * 1000 / audio_fmt.bytes_per_second,
+            peak_audio_bytes_buffered=self._audio.peak,
+            max_buffered_audio_ms=self._options.max_buffered_audio_ms,
+            responses_in_flight=len(self._protocol.responses_in_flight),
+            events_received=self._protocol.events_received,
+            events_sent=self._protocol.events_sent,
+            state=self._protocol.state.value,
+        )
+
+    # --- state checks -------------------------------------------------------
+
+    def _terminal_error(self) -> Exception:
+        if self._terminal is not None:
+            return self._terminal
+        return ConnectionClosed(close_reason=self._close_reason)
+
+    def _check_usable(self) -> None:
+        if self._terminal is not None:
+            raise self._terminal
+        if self._closing:
+            raise ConnectionClosed(close_reason=self._close_reason)
+
+    # --- receiving ----------------------------------------------------------
+
+    async def receive(self) -> Event:
+        """Return the next server event.
+
+        This is a checkpoint. Events received before the connection ended are
+        all delivered first.
+
+        Raises:
+            trio.EndOfChannel: the server closed the connection normally.
+            RemoteProtocolError: the server sent a malformed message (its raw
+                text is on the error); the connection goes on.
+            ConnectionBroken: the network or the server ended the connection
+                (`CallEnded` on a sideband whose call ended).
+            ConnectionClosed: we closed the connection.
+        """
+        try:
+            item = await self._events_recv.receive()
+        except trio.EndOfChannel:
+            if self._terminal is not None:
+                raise self._terminal from None
+            raise
+        except trio.ClosedResourceError:
+            raise ConnectionClosed(close_reason=self._close_reason) from None
+        if type(item) is _Failure:
+            raise item.error
+        return item  # type: ignore[return-value]
+
+    def receive_nowait(self) -> Event:
+        """Return the next server event if one is waiting, else raise `trio.WouldBlock`."""
+        try:
+            item = self._events_recv.receive_nowait()
+        except trio.EndOfChannel:
+            if self._terminal is not None:
+                raise self._terminal from None
+            raise
+        except trio.ClosedResourceError:
+            raise ConnectionClosed(close_reason=self._close_reason) from None
+        if type(item) is _Failure:
+            raise item.error
+        return item  # type: ignore[return-value]
+
+    def __aiter__(self) -> RealtimeConnection:
+        return self
+
+    async def __anext__(self) -> Event:
+        try:
+            return await self.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
+
+    # --- sending ------------------------------------------------------------
+
+    def _encode(self, event: Record | Mapping[str, Any]) -> str:
+        self._check_usable()
+        return self._protocol.send(event)
+
+    @staticmethod
+    def _is_audio_event(event: Record | Mapping[str, Any]) -> bool:
+        if isinstance(event, Mapping):
+            kind = event.get("type")
+            return isinstance(kind, str) and kind.startswith("input_audio_buffer.")
+        return isinstance(
+            event,
+            InputAudioBufferAppend | InputAudioBufferCommit | InputAudioBufferClear,
+        )
+
+    async def send(self, event: Record | Mapping[str, Any]) -> None:
+        """Send a client event (a record, or a plain dict for forward compatibility).
+
+        Fire and forget: the server's answer arrives as an event. Events of the
+        ``input_audio_buffer.*`` family go through the audio task, so they stay
+        in order with audio sent by `send_audio`.
+
+        This is a checkpoint. Cancelling it is safe: either the event was
+        queued or nothing happened. It blocks while the outgoing buffer is full
+        (control events are never dropped).
+
+        Raises:
+            LocalProtocolError: the event cannot be encoded, or the connection is closing.
+            ConnectionClosed / ConnectionBroken: the connection is over.
+        """
+        await trio.lowlevel.checkpoint_if_cancelled()
+        text = self._encode(event)
+        if self._is_audio_event(event):
+            kind = event.get("type") if isinstance(event, Mapping) else type(event).TYPE
+            control = AudioControl(
+                text,
+                flush=kind == InputAudioBufferCommit.TYPE,
+                reset=kind == InputAudioBufferClear.TYPE,
+            )
+            self._put_audio_control(control)
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return
+        try:
+            await self._outgoing_send.send(text)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise self._terminal_error() from None
+
+    def send_nowait(self, event: Record | Mapping[str, Any]) -> None:
+        """Send a client event now, or raise `trio.WouldBlock` if the outgoing buffer is full."""
+        text = self._encode(event)
+        if self._is_audio_event(event):
+            kind = event.get("type") if isinstance(event, Mapping) else type(event).TYPE
+            self._put_audio_control(
+                AudioControl(
+                    text,
+                    flush=kind == InputAudioBufferCommit.TYPE,
+                    reset=kind == InputAudioBufferClear.TYPE,
+                )
+            )
+            return
+        try:
+            self._outgoing_send.send_nowait(text)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise self._terminal_error() from None
+
+    def _put_audio_control(self, control: AudioControl) -> None:
+        try:
+            self._audio.send_channel.send_nowait(control)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise self._terminal_error() from None
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """Send input audio in the connection's input format (PCM16 mono 24 kHz by default).
+
+        The audio task frames it (``audio_frame_ms``), converts it to the
+        session's input format (resampling, G.711), base64-encodes it and sends
+        ``input_audio_buffer.append`` events. Blocks while more than
+        ``max_buffered_audio_ms`` of audio is waiting.
+
+        This is a checkpoint. Cancelling it is safe: all of ``pcm`` or none of it was queued.
+        """
+        await self._audio_sender.send(pcm)
+
+    def send_audio_nowait(self, pcm: bytes) -> None:
+        """Queue input audio now, or raise `trio.WouldBlock` if the audio buffer is over budget."""
+        self._audio_sender.send_nowait(pcm)
+
+    def audio_sender(self) -> AudioSender:
+        """A new `AudioSender` for one more audio producer; close it when done."""
+        return self._audio_sender.clone()
+
+    # --- correlated helpers --------------------------------------------------
+
+    async def _request(self, event: Record, matches: Callable[[Event], bool]) -> Event:
+        event_id = self._protocol.next_event_id()
+        event = attrs.evolve(event, event_id=event_id)  # type: ignore[call-arg]
+        waiter = _Waiter(event_id, matches)
+        self._waiters.append(waiter)
+        try:
+            await self.send(event)
+            await waiter.done.wait()
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.result is not None
+        return waiter.result
+
+    async def update_session(
+        self, config: AnySessionConfig | Mapping[str, Any]
+    ) -> AnySessionConfig:
+        """Send ``session.update`` and return the session from ``session.updated``.
+
+        This is a checkpoint; it waits for the server's answer (use a cancel
+        scope to bound the wait).
+
+        Raises:
+            ServerError: the server rejected the update (the ``error`` event is on it).
+        """
+        record: AnySessionConfig = (
+            self._protocol.codec.structure(dict(config), AnySessionConfig)  # type: ignore[arg-type]
+            if isinstance(config, Mapping)
+            else config
+        )
+        answer = await self._request(
+            SessionUpdate(session=record), lambda e: isinstance(e, sev.SessionUpdated)
+        )
+        assert isinstance(answer, sev.SessionUpdated)
+        return answer.session
+
+    async def create_item(
+        self,
+        item: ConversationItem,
+        *,
+        previous_item_id: str | UnsetType | None = UNSET,
+    ) -> ConversationItem:
+        """Add an item to the conversation and return it as the server added it.
+
+        An item without an ``id`` gets one (so the answer can be matched exactly).
+        """
+        if getattr(item, "id", UNSET) is UNSET and hasattr(item, "id"):
+            item = attrs.evolve(item, id=f"item_{os.urandom(8).hex()}")  # type: ignore[arg-type]
+        item_id = getattr(item, "id", None)
+
+        def matches(event: Event) -> bool:
+            return (
+                isinstance(
+                    event, sev.ConversationItemAdded | sev.ConversationItemCreated
+                )
+                and getattr(event.item, "id", None) == item_id
+            )
+
+        answer = await self._request(
+            ConversationItemCreate(item=item, previous_item_id=previous_item_id),
+            matches,
+        )
+        assert isinstance(
+            answer, sev.ConversationItemAdded | sev.ConversationItemCreated
+        )
+        return answer.item
+
+    async def create_response(
+        self, response: ResponseCreateParams | None = None
+    ) -> Response:
+        """Ask for a response and return it from ``response.created`` (``status: "in_progress"``).
+
+        The response's events then arrive on the event stream.
+        """
+        params: ResponseCreateParams | UnsetType = (
+            UNSET if response is None else response
+        )
+        answer = await self._request(
+            ResponseCreate(response=params),
+            lambda e: isinstance(e, sev.ResponseCreated),
+        )
+        assert isinstance(answer, sev.ResponseCreated)
+        return answer.response
+
+    async def commit_audio(self) -> sev.InputAudioBufferCommitted:
+        """Flush the partial audio frame, commit the input buffer and return ``input_audio_buffer.committed``."""
+        answer = await self._request(
+            InputAudioBufferCommit(),
+            lambda e: isinstance(e, sev.InputAudioBufferCommitted),
+        )
+        assert isinstance(answer, sev.InputAudioBufferCommitted)
+        return answer
+
+    async def clear_audio(self) -> None:
+        """Drop the local partial frame, clear the server's input buffer and wait for ``cleared``."""
+        await self._request(
+            InputAudioBufferClear(),
+            lambda e: isinstance(e, sev.InputAudioBufferCleared),
+        )
+
+    async def cancel_response(self, response_id: str | UnsetType = UNSET) -> Response:
+        """Cancel a response and return it from its ``response.done``.
+
+        Raises:
+            ServerError: nothing to cancel (harmless; the server says so with an ``error``).
+        """
+
+        def matches(event: Event) -> bool:
+            return isinstance(event, sev.ResponseDone) and (
+                response_id is UNSET or event.response.id == response_id
+            )
+
+        answer = await self._request(ResponseCancel(response_id=response_id), matches)
+        assert isinstance(answer, sev.ResponseDone)
+        return answer.response
+
+    def _dispatch(self, event: Event) -> None:
+        """Resolve the waiter an event answers (errors by ``event_id``, others in order)."""
+        if isinstance(event, sev.ErrorEvent):
+            event_id = event.error.event_id
+            for waiter in self._waiters:
+                if waiter.event_id == event_id and not waiter.done.is_set():
+                    waiter.error = ServerError(event)
+                    waiter.done.set()
+                    return
+            return
+        for waiter in self._waiters:
+            if not waiter.done.is_set() and waiter.matches(event):
+                waiter.result = event
+                waiter.done.set()
+                return
+
+    def _fail_waiters(self, error: BaseException) -> None:
+        for waiter in self._waiters:
+            if not waiter.done.is_set():
+                waiter.error = error
+                waiter.done.set()
+
+    # --- the tasks ------------------------------------------------------------
+
+    async def _run(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Connect, wait for ``session.created``, run the tasks until the connection ends."""
+        started = False
+        setup_error: BaseException | None = None
+        try:
+            with self._cancel_scope:
+                try:
+                    async with trio.open_nursery() as nursery:
+                        try:
+                            await self._open(nursery)
+                        except BaseException as exc:
+                            setup_error = exc
+                            raise
+                        nursery.start_soon(self._receive_task)
+                        nursery.start_soon(self._send_task)
+                        # Clone now: aclose() may close our end before the task runs.
+                        nursery.start_soon(
+                            self._audio_task, self._outgoing_send.clone()
+                        )
+                        nursery.start_soon(self._expiry_task)
+                        # With open_realtime the tasks outlive a cancelled body
+                        # until aclose() has flushed and sent the close frame;
+                        # with connect_realtime your nursery's cancellation rules.
+                        self._cancel_scope.shield = self._shield_tasks
+                        started = True
+                        task_status.started()
+                except BaseExceptionGroup as group:
+                    if started:
+                        raise
+                    reraise(collapse(group, setup_error))
+        finally:
+            self._finish()
+
+    async def _open(self, nursery: trio.Nursery) -> None:
+        """The handshake and the wait for ``session.created`` (bounded by ``connect_timeout``)."""
+        options = self._options
+        with trio.move_on_after(options.connect_timeout) as scope:
+            self._ws = await nursery.start(
+                lambda task_status: run_transport(
+                    self._handshake,
+                    connect_stream=self._connect_stream,
+                    ssl_context=self._ssl_context,
+                    max_message_size=options.max_message_size,
+                    receive_buffer_size=options.receive_buffer_size,
+                    message_queue_size=1,
+                    task_status=task_status,
+                )
+            )
+            while self._protocol.state is SessionState.CONNECTING:
+                try:
+                    message = await self._ws.get_message()
+                except trio_websocket.ConnectionClosed as exc:
+                    reason = exc.reason
+                    raise ConnectionBroken(
+                        f"the server closed the connection before session.created ({_reason_text(reason)})",
+                        close_reason=CloseReason(
+                            getattr(reason, "code", None),
+                            getattr(reason, "reason", None),
+                        ),
+                    ) from exc
+                try:
+                    event = self._protocol.receive_message(message)
+                except RemoteProtocolError as exc:
+                    self._preread.append(_Failure(exc, terminal=False))
+                    continue
+                self._preread.append(event)
+        if scope.cancelled_caught:
+            ws = self._ws
+            if ws is not None:
+                await trio.aclose_forcefully(ws)
+            raise ConnectTimeout(
+                f"no session.created from {self.url} within {options.connect_timeout} s"
+            )
+        logger.debug("%r: session created", self)
+
+    async def _receive_task(self) -> None:
+        ws = self._ws
+        assert ws is not None
+        protocol = self._protocol
+        delta_type = sev.ResponseOutputAudioDelta
+        with self._events_send as events:
+            for item in self._preread:
+                await events.send(item)
+            self._preread.clear()
+            while True:
+                try:
+                    message = await ws.get_message()
+                except trio_websocket.ConnectionClosed as exc:
+                    await self._on_closed(exc.reason, events)
+                    return
+                try:
+                    event = protocol.receive_message(message)
+                except RemoteProtocolError as exc:
+                    logger.warning("%r: malformed server message: %s", self, exc)
+                    await events.send(_Failure(exc, terminal=False))
+                    continue
+                if type(event) is not delta_type and self._waiters:
+                    self._dispatch(event)
+                await events.send(event)
+
+    async def _on_closed(
+        self, reason: Any, events: trio.MemorySendChannel[Event | _Failure]
+    ) -> None:
+        code = getattr(reason, "code", None)
+        text = getattr(reason, "reason", None)
+        self._close_reason = CloseReason(code, text)
+        self._protocol.connection_closed()
+        if self._closing or code == 1000:
+            if self._closing:
+                self._fail_waiters(ConnectionClosed(close_reason=self._close_reason))
+            else:
+                self._fail_waiters(
+                    ConnectionBroken(
+                        "the server closed the connection",
+                        close_reason=self._close_reason,
+                    )
+                )
+            logger.debug("%r: closed (%s)", self, self._close_reason)
+            return
+        cls = CallEnded if self.is_sideband else ConnectionBroken
+        error = cls(
+            f"the connection ended: {self._close_reason}",
+            close_reason=self._close_reason,
+        )
+        self._terminal = error
+        self._fail_waiters(error)
+        logger.info(
+            "%r: connection ended by the server or network: %s",
+            self,
+            self._close_reason,
+        )
+        await events.send(_Failure(error, terminal=True))
+
+    async def _send_task(self) -> None:
+        ws = self._ws
+        assert ws is not None
+        try:
+            with self._outgoing_recv as outgoing:
+                async for text in outgoing:
+                    try:
+                        await ws.send_message(text)
+                    except trio_websocket.ConnectionClosed as exc:
+                        if not self._closing and self._terminal is None:
+                            reason = exc.reason
+                            self._close_reason = CloseReason(
+                                getattr(reason, "code", None),
+                                getattr(reason, "reason", None),
+                            )
+                            self._terminal = ConnectionBroken(
+                                f"the connection ended while sending: {self._close_reason}",
+                                close_reason=self._close_reason,
+                            )
+                            self._fail_waiters(self._terminal)
+                        return
+        finally:
+            self._send_done.set()
+
+    def _pipeline_for_session(self) -> InputAudioPipeline:
+        target = PCM16_24K
+        session = self._protocol.session
+        audio = getattr(session, "audio", UNSET)
+        audio_input = getattr(audio, "input", UNSET)
+        wire_format = getattr(audio_input, "format", UNSET)
+        if isinstance(wire_format, Record):
+            try:
+                target = AudioFormat.from_wire(self._protocol.codec.dump(wire_format))
+            except AudioFormatError:
+                logger.warning(
+                    "%r: unsupported session input format %r; sending PCM16 24 kHz",
+                    self,
+                    wire_format,
+                )
+        if self._pipeline is None or target != self._pipeline_target:
+            self._pipeline = InputAudioPipeline(
+                self._options.input_audio_format,
+                target,
+                frame_ms=self._options.audio_frame_ms,
+            )
+            self._pipeline_target = target
+        return self._pipeline
+
+    async def _audio_task(self, outgoing: trio.MemorySendChannel[str]) -> None:
+        protocol = self._protocol
+        audio = self._audio
+        with audio.receive_channel as items, outgoing:
+            try:
+                async for item in items:
+                    if type(item) is bytes:
+                        audio.consumed(len(item))
+                        pipeline = self._pipeline_for_session()
+                        for frame in pipeline.feed(item):
+                            await outgoing.send(
+                                protocol.append_frame(encode_audio(frame), len(frame))
+                            )
+                        continue
+                    assert isinstance(item, AudioControl)
+                    if item.stop:
+                        break
+                    pipeline = self._pipeline_for_session()
+                    if item.flush:
+                        rest = self._flush_pipeline(pipeline)
+                        if rest:
+                            await outgoing.send(
+                                protocol.append_frame(encode_audio(rest), len(rest))
+                            )
+                    elif item.reset:
+                        self._pipeline = None
+                    if item.text is not None:
+                        await outgoing.send(item.text)
+                    item.queued.set()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return  # the send task is gone: the connection is ending
+            # All audio senders are closed: send what is left of the last frame.
+            if self._pipeline is not None and self._terminal is None:
+                rest = self._flush_pipeline(self._pipeline)
+                if rest:
+                    try:
+                        await outgoing.send(
+                            protocol.append_frame(encode_audio(rest), len(rest))
+                        )
+                    except (
+                        trio.BrokenResourceError,
+                        trio.ClosedResourceError,
+                        RealtimeInternalError,
+                    ):
+                        pass
+
+    def _flush_pipeline(self, pipeline: InputAudioPipeline) -> bytes:
+        try:
+            return pipeline.flush()
+        except AudioFormatError:
+            # The caller's PCM16 ended on half a sample. Complete it rather than
+            # drop it, and say so: the audio will be one sample off at worst.
+            logger.warning(
+                "%r: input audio ended with half a sample; padded with a zero byte",
+                self,
+            )
+            pipeline.feed(b"\x00")
+            return pipeline.flush()
+
+    async def _expiry_task(self) -> None:
+        session = self._protocol.session
+        expires_at = getattr(session, "expires_at", None)
+        if not isinstance(expires_at, int):
+            return
+        delay = expires_at - time.time() - EXPIRY_WARNING_SECONDS
+        await trio.sleep(max(0.0, delay))
+        logger.warning(
+            "%r: the session expires in %.0f s (the Realtime API caps sessions at 60 minutes)",
+            self,
+            max(0.0, expires_at - time.time()),
+        )
+
+    # --- closing --------------------------------------------------------------
+
+    def _finish(self) -> None:
+        self._protocol.connection_closed()
+        self._closing = True
+        self._fail_waiters(self._terminal_error())
+        self._audio.wake_all()
+        self._send_done.set()
+        self._closed.set()
+
+    async def aclose(self) -> None:
+        """Close the connection: flush queued messages, send a close frame, end the tasks.
+
+        Idempotent. Bounded by ``close_timeout``; if cancelled, it still
+        closes, forcefully. This is a checkpoint.
+        """
+        if self._closing:
+            with trio.move_on_after(self._options.close_timeout, shield=True):
+                await self._closed.wait()
+            await trio.lowlevel.checkpoint()
+            return
+        self._closing = True
+        self._protocol.start_closing()
+        # Senders refuse new audio from now on; the audio task sends what is
+        # queued up to this marker, then the rest of the last frame, and stops.
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            self._audio.send_channel.send_nowait(AudioControl(None, stop=True))
+        self._audio_sender.close()
+        self._audio.wake_all()
+        ws = self._ws
+        with trio.move_on_after(self._options.close_timeout, shield=True):
+            # The audio task drains into the outgoing channel and closes its
+            # clone; ours closes here; then the send task drains and finishes.
+            self._outgoing_send.close()
+            await self._send_done.wait()
+            if ws is not None:
+                await ws.aclose(1000)
+        if ws is not None and ws.closed is None:
+            await trio.aclose_forcefully(ws)
+        if self._close_reason is None and ws is not None and ws.closed is not None:
+            self._close_reason = CloseReason(ws.closed.code, ws.closed.reason)
+        self._events_recv.close()
+        self._cancel_scope.cancel()
+        with trio.CancelScope(shield=True):
+            with trio.move_on_after(self._options.close_timeout):
+                await self._closed.wait()
+        await trio.lowlevel.checkpoint()
+
+
+def _reason_text(reason: Any) -> str:
+    if reason is None:
+        return "no close frame"
+    code = getattr(reason, "code", None)
+    text = getattr(reason, "reason", None)
+    return f"code {code}" + (f", {text}" if text else "")
+
+
+__all__ = ["ConnectionOptions", "ConnectionStatistics", "RealtimeConnection"]

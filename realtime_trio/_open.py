@@ -1,0 +1,198 @@
+"""The two ways to get a connection: `open_realtime` (owns its nursery) and `connect_realtime`."""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import trio
+
+from ._audio_formats import PCM16_24K, AudioFormat
+from ._connection import ConnectionOptions, RealtimeConnection
+from ._session_models import AnySessionConfig
+from ._transport import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_RECEIVE_BUFFER_SIZE,
+    StreamOpener,
+    build_handshake,
+)
+from ._unwrap import collapse, reraise
+
+
+def _api_key(api_key: str | None) -> str:
+    key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+    if not key:
+        raise ValueError("no API key: pass api_key= or set OPENAI_API_KEY")
+    return key
+
+
+async def connect_realtime(
+    nursery: trio.Nursery,
+    *,
+    model: str | None = None,
+    call_id: str | None = None,
+    api_key: str | None = None,
+    url: str | None = None,
+    safety_identifier: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    session: AnySessionConfig | Mapping[str, Any] | None = None,
+    input_audio_format: AudioFormat = PCM16_24K,
+    audio_frame_ms: int = 50,
+    max_buffered_events: int = 128,
+    max_buffered_messages: int = 64,
+    max_buffered_audio_ms: int = 2_000,
+    connect_timeout: float = 30.0,
+    close_timeout: float = 5.0,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    receive_buffer_size: int = DEFAULT_RECEIVE_BUFFER_SIZE,
+    ssl_context: ssl.SSLContext | None = None,
+    connect_stream: StreamOpener | None = None,
+    _shield_tasks: bool = False,
+) -> RealtimeConnection:
+    """Open a connection whose tasks run in ``nursery`` (the low-level tier).
+
+    You own the nursery and the closing: call `RealtimeConnection.aclose`
+    (``async with conn:`` does). Errors of the tasks reach your nursery as
+    trio's exception groups. The arguments are those of `open_realtime`.
+
+    This is a checkpoint; it returns once ``session.created`` arrived (and,
+    with ``session=``, once ``session.updated`` answered the update).
+    """
+    handshake = build_handshake(
+        model=model,
+        call_id=call_id,
+        api_key=_api_key(api_key),
+        url=url,
+        safety_identifier=safety_identifier,
+        headers=headers,
+    )
+    options = ConnectionOptions(
+        max_buffered_events=max_buffered_events,
+        max_buffered_messages=max_buffered_messages,
+        max_buffered_audio_ms=max_buffered_audio_ms,
+        audio_frame_ms=audio_frame_ms,
+        input_audio_format=input_audio_format,
+        connect_timeout=connect_timeout,
+        close_timeout=close_timeout,
+        max_message_size=max_message_size,
+        receive_buffer_size=receive_buffer_size,
+    )
+    if max_buffered_events < 0 or max_buffered_messages < 0 or audio_frame_ms <= 0:
+        raise ValueError("buffer sizes must be >= 0 and audio_frame_ms > 0")
+    conn = RealtimeConnection(
+        handshake, options, connect_stream=connect_stream, ssl_context=ssl_context
+    )
+    conn._shield_tasks = _shield_tasks
+    await nursery.start(conn._run)
+    if session is not None:
+        try:
+            await conn.update_session(session)
+        except BaseException:
+            await conn.aclose()
+            raise
+    return conn
+
+
+@asynccontextmanager
+async def open_realtime(
+    *,
+    model: str | None = None,
+    call_id: str | None = None,
+    api_key: str | None = None,
+    url: str | None = None,
+    safety_identifier: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    session: AnySessionConfig | Mapping[str, Any] | None = None,
+    input_audio_format: AudioFormat = PCM16_24K,
+    audio_frame_ms: int = 50,
+    max_buffered_events: int = 128,
+    max_buffered_messages: int = 64,
+    max_buffered_audio_ms: int = 2_000,
+    connect_timeout: float = 30.0,
+    close_timeout: float = 5.0,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    receive_buffer_size: int = DEFAULT_RECEIVE_BUFFER_SIZE,
+    ssl_context: ssl.SSLContext | None = None,
+    connect_stream: StreamOpener | None = None,
+) -> AsyncIterator[RealtimeConnection]:
+    """Open a connection to a Realtime session, as an async context manager.
+
+    Entering blocks: it connects, waits for ``session.created`` and, if
+    ``session`` is given, sends ``session.update`` and waits for
+    ``session.updated``. Exiting blocks too: it flushes queued messages and
+    closes the WebSocket with code 1000, bounded by ``close_timeout``. Both
+    are checkpoints.
+
+    Exactly one exception comes out, never an exception group: your own (the
+    body's), `KeyboardInterrupt`, or one `RealtimeError`.
+
+    Args:
+        model: Open a new session with this model (``?model=``).
+        call_id: Attach to the session of a WebRTC or SIP call (``?call_id=``, a sideband).
+        api_key: The API key (default: ``OPENAI_API_KEY``). Never logged or shown in reprs.
+        url: The endpoint, ``wss://api.openai.com/v1/realtime`` by default; ``ws://`` for local servers.
+        safety_identifier: Sent as the ``OpenAI-Safety-Identifier`` header.
+        headers: More handshake headers (they replace ours of the same name).
+        session: A `SessionConfig` (or dict) to apply before the body runs.
+        input_audio_format: The format of the audio you pass to `RealtimeConnection.send_audio`.
+        audio_frame_ms: The duration of each ``input_audio_buffer.append``.
+        max_buffered_events: Received events buffered for a slow consumer;
+            when full, the reader waits (so does the WebSocket, ping replies included).
+        max_buffered_messages: Outgoing messages buffered for the socket.
+        max_buffered_audio_ms: Input audio buffered before `send_audio` blocks.
+        connect_timeout: Bound on the handshake plus the wait for ``session.created``.
+        close_timeout: Bound on the closing handshake.
+        max_message_size: The largest incoming message accepted (default 64 MiB).
+        receive_buffer_size: Bytes per socket read (default 64 KiB).
+        ssl_context: For ``wss://``; default: the system's trust store.
+        connect_stream: An async callable returning a connected trio stream, to
+            connect through something other than TCP (a proxy tunnel, a
+            ``trio.testing.memory_stream_pair``); the handshake still runs over it.
+
+    Raises:
+        ValueError: bad arguments (both or neither of model/call_id, no API key...).
+        HandshakeError: `ConnectionRejected` (HTTP 401, 404 ``call_id_not_found``...),
+            `ConnectTimeout`, or a network error.
+        ConnectionBroken: the server ended the connection before ``session.created``.
+    """
+    body_error: BaseException | None = None
+    try:
+        async with trio.open_nursery() as nursery:
+            try:
+                conn = await connect_realtime(
+                    nursery,
+                    model=model,
+                    call_id=call_id,
+                    api_key=api_key,
+                    url=url,
+                    safety_identifier=safety_identifier,
+                    headers=headers,
+                    session=session,
+                    input_audio_format=input_audio_format,
+                    audio_frame_ms=audio_frame_ms,
+                    max_buffered_events=max_buffered_events,
+                    max_buffered_messages=max_buffered_messages,
+                    max_buffered_audio_ms=max_buffered_audio_ms,
+                    connect_timeout=connect_timeout,
+                    close_timeout=close_timeout,
+                    max_message_size=max_message_size,
+                    receive_buffer_size=receive_buffer_size,
+                    ssl_context=ssl_context,
+                    connect_stream=connect_stream,
+                    _shield_tasks=True,
+                )
+            except BaseException as exc:
+                body_error = exc
+                raise
+            try:
+                yield conn
+            except BaseException as exc:
+                body_error = exc
+                raise
+            finally:
+                await conn.aclose()
+    except BaseExceptionGroup as group:
+        reraise(collapse(group, body_error))

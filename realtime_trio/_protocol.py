@@ -1,0 +1,156 @@
+"""The client side of a Realtime session as a sans-IO state machine (no trio here).
+
+Theory of operation
+-------------------
+`RealtimeProtocol` knows only what a client must know, and nothing about
+sockets: feed it each WebSocket text message with `receive_message`, which
+returns the parsed event and updates the state; ask it for the text of an
+event to send with `send`. It tracks:
+
+* the connection state (table below);
+* the latest session the server reported (``session.created``/``updated``);
+* the responses in flight (``response.created`` until ``response.done``);
+* the bytes of input audio appended since the last commit or clear.
+
+It does not re-implement the server's validation: the server answers bad
+requests with ``error`` events, which are ordinary events.
+
+===============  ==============================  ===============
+state            event                           next state
+===============  ==============================  ===============
+CONNECTING       ``session.created`` received    OPEN
+CONNECTING/OPEN  `start_closing`                 CLOSING
+any              `connection_closed`             CLOSED
+===============  ==============================  ===============
+
+Sending is allowed in CONNECTING (``session.update`` may be sent before the
+server's first event arrives) and OPEN; in CLOSING and CLOSED `send` raises
+`LocalProtocolError`. Any exception other than the documented ones is a bug.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from . import _server_events as sev
+from ._errors import LocalProtocolError
+from ._record import Record
+from ._serde import Event, EventCodec, get_codec
+from ._session_models import AnySessionConfig
+
+
+class SessionState(enum.Enum):
+    """Where a connection is in its life."""
+
+    CONNECTING = "connecting"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+#: The start of every input_audio_buffer.append frame built by the fast path.
+_APPEND_HEAD = '{"type":"input_audio_buffer.append","audio":"'
+
+
+class RealtimeProtocol:
+    """Client-side protocol state of one connection.
+
+    Args:
+        codec: The converter to use (default: the shared lenient one).
+        event_id_prefix: Prefix of the ids `next_event_id` makes.
+    """
+
+    def __init__(
+        self, *, codec: EventCodec | None = None, event_id_prefix: str | None = None
+    ) -> None:
+        self.codec = codec or get_codec()
+        self.state = SessionState.CONNECTING
+        #: The session as the server last reported it (None before ``session.created``).
+        self.session: AnySessionConfig | None = None
+        #: Ids of responses created and not yet done.
+        self.responses_in_flight: set[str] = set()
+        #: Bytes of input audio appended since the last commit or clear.
+        self.input_audio_bytes = 0
+        self.events_received = 0
+        self.events_sent = 0
+        self._ids = itertools.count(1)
+        self._id_prefix = event_id_prefix or f"rt_{os.urandom(4).hex()}_"
+
+    def next_event_id(self) -> str:
+        """Return a fresh client ``event_id`` (used to match ``error`` events)."""
+        return f"{self._id_prefix}{next(self._ids)}"
+
+    # --- receiving ----------------------------------------------------------
+
+    def receive_message(self, message: str | bytes) -> Event:
+        """Parse one server message and update the state.
+
+        Raises:
+            RemoteProtocolError: the message is not a valid event. The state
+                is unchanged and the connection may go on.
+        """
+        event = self.codec.parse(message)
+        self.events_received += 1
+        self._observe(event)
+        return event
+
+    def _observe(self, event: Event) -> None:
+        if isinstance(event, sev.ResponseOutputAudioDelta):
+            return  # the hot path: nothing to track
+        if isinstance(event, sev.SessionCreated | sev.SessionUpdated):
+            self.session = event.session
+            if self.state is SessionState.CONNECTING:
+                self.state = SessionState.OPEN
+        elif isinstance(event, sev.ResponseCreated):
+            if isinstance(event.response.id, str):
+                self.responses_in_flight.add(event.response.id)
+        elif isinstance(event, sev.ResponseDone):
+            if isinstance(event.response.id, str):
+                self.responses_in_flight.discard(event.response.id)
+        elif isinstance(
+            event, sev.InputAudioBufferCommitted | sev.InputAudioBufferCleared
+        ):
+            self.input_audio_bytes = 0
+
+    # --- sending ------------------------------------------------------------
+
+    def check_send(self) -> None:
+        """Raise `LocalProtocolError` if nothing may be sent in this state."""
+        if self.state is SessionState.CLOSING or self.state is SessionState.CLOSED:
+            raise LocalProtocolError(
+                f"cannot send: the connection is {self.state.value}"
+            )
+
+    def send(self, event: Record | Mapping[str, Any]) -> str:
+        """Check the state and return the text frame for ``event`` (a record or a dict)."""
+        self.check_send()
+        text = self.codec.encode(event)
+        self.events_sent += 1
+        return text
+
+    def append_frame(self, audio_b64: str, nbytes: int) -> str:
+        """Return the frame of an ``input_audio_buffer.append`` of base64 audio.
+
+        The fast path of audio upload: base64 text needs no JSON escaping, so
+        the frame is built by concatenation instead of a JSON encoder. It is
+        not refused while closing: closing flushes the audio already queued.
+        """
+        self.input_audio_bytes += nbytes
+        self.events_sent += 1
+        return f'{_APPEND_HEAD}{audio_b64}"}}'
+
+    # --- closing ------------------------------------------------------------
+
+    def start_closing(self) -> None:
+        """We are closing: refuse further sends."""
+        if self.state is not SessionState.CLOSED:
+            self.state = SessionState.CLOSING
+
+    def connection_closed(self) -> None:
+        """The transport is gone."""
+        self.state = SessionState.CLOSED
+        self.responses_in_flight.clear()
