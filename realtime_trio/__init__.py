@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import audio as audio
 from . import events as events
+from . import webhooks as webhooks
 from ._audio_input import AudioSender as AudioSender
 from ._client_events import ClientEvent as ClientEvent
 from ._connection import ConnectionStatistics as ConnectionStatistics
@@ -73,6 +74,7 @@ __all__ = [
     "events",
     "open_realtime",
     "parse_event",
+    "webhooks",
 ]
 
 

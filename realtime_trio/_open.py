@@ -11,7 +11,8 @@ from typing import Any
 import trio
 
 from ._audio_formats import PCM16_24K, AudioFormat
-from ._connection import ConnectionOptions, RealtimeConnection
+from ._connection import ConnectionOptions, RealtimeConnection, logger
+from ._exceptions import ConnectionRejected
 from ._session_models import AnySessionConfig
 from ._transport import (
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -50,6 +51,8 @@ async def connect_realtime(
     receive_buffer_size: int = DEFAULT_RECEIVE_BUFFER_SIZE,
     ssl_context: ssl.SSLContext | None = None,
     connect_stream: StreamOpener | None = None,
+    attach_attempts: int = 6,
+    attach_backoff: float = 0.25,
     _shield_tasks: bool = False,
 ) -> RealtimeConnection:
     """Open a connection whose tasks run in ``nursery`` (the low-level tier).
@@ -82,11 +85,34 @@ async def connect_realtime(
     )
     if max_buffered_events < 0 or max_buffered_messages < 0 or audio_frame_ms <= 0:
         raise ValueError("buffer sizes must be >= 0 and audio_frame_ms > 0")
-    conn = RealtimeConnection(
-        handshake, options, connect_stream=connect_stream, ssl_context=ssl_context
-    )
-    conn._shield_tasks = _shield_tasks
-    await nursery.start(conn._run)
+    attempts = max(1, attach_attempts) if call_id is not None else 1
+    delay = attach_backoff
+    for attempt in range(1, attempts + 1):
+        conn = RealtimeConnection(
+            handshake, options, connect_stream=connect_stream, ssl_context=ssl_context
+        )
+        conn._shield_tasks = _shield_tasks
+        try:
+            await nursery.start(conn._run)
+        except ConnectionRejected as exc:
+            # Right after a call is accepted, the server may not know the call
+            # yet and answers 404 call_id_not_found: retry that, and only that.
+            retryable = exc.status_code == 404 and exc.error_code == "call_id_not_found"
+            if not retryable or attempt == attempts:
+                if attempt > 1:
+                    exc.args = (f"{exc.args[0]} (after {attempt} attempts)",)
+                raise
+            logger.info(
+                "call %s not found yet (attempt %d of %d); retrying in %.2f s",
+                call_id,
+                attempt,
+                attempts,
+                delay,
+            )
+            await trio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            continue
+        break
     if session is not None:
         try:
             await conn.update_session(session)
@@ -117,6 +143,8 @@ async def open_realtime(
     receive_buffer_size: int = DEFAULT_RECEIVE_BUFFER_SIZE,
     ssl_context: ssl.SSLContext | None = None,
     connect_stream: StreamOpener | None = None,
+    attach_attempts: int = 6,
+    attach_backoff: float = 0.25,
 ) -> AsyncIterator[RealtimeConnection]:
     """Open a connection to a Realtime session, as an async context manager.
 
@@ -151,6 +179,10 @@ async def open_realtime(
         connect_stream: An async callable returning a connected trio stream, to
             connect through something other than TCP (a proxy tunnel, a
             ``trio.testing.memory_stream_pair``); the handshake still runs over it.
+        attach_attempts: For ``call_id=``: how many times to try while the server
+            answers 404 ``call_id_not_found`` (as it does for a moment after a
+            call is accepted). Other rejections are never retried.
+        attach_backoff: The first delay between those attempts; it doubles, up to 2 s.
 
     Raises:
         ValueError: bad arguments (both or neither of model/call_id, no API key...).
@@ -182,6 +214,8 @@ async def open_realtime(
                     receive_buffer_size=receive_buffer_size,
                     ssl_context=ssl_context,
                     connect_stream=connect_stream,
+                    attach_attempts=attach_attempts,
+                    attach_backoff=attach_backoff,
                     _shield_tasks=True,
                 )
             except BaseException as exc:

@@ -575,6 +575,12 @@ for _name in __all__:
         attrs.resolve_types(_obj)
 for _name in __all__:
     _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("realtime_trio._"):
+    # Record keeps its home module: subclasses defined later (webhook records,
+    # yours) resolve its annotations in that module's namespace.
+    if (
+        isinstance(_obj, type)
+        and _obj.__module__.startswith("realtime_trio._")
+        and _obj is not Record
+    ):
         _obj.__module__ = __name__
 del _name, _obj

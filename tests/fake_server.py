@@ -50,8 +50,10 @@ class FakeServer:
         send_created: bool = True,
         input_format: dict[str, Any] | None = None,
         lockstep: bool = False,
+        reject_times: int | None = None,
     ) -> None:
         self.lockstep = lockstep
+        self.reject_times = reject_times
         self.nursery = nursery
         self.reject = reject
         self.script = script
@@ -100,7 +102,11 @@ class FakeServer:
             headers={k.decode().lower(): v.decode() for k, v in request.headers},
         )
         self.connections.append(seen)
-        if self.reject is not None:
+        rejecting = self.reject is not None and (
+            self.reject_times is None or len(self.connections) <= self.reject_times
+        )
+        if rejecting:
+            assert self.reject is not None
             status, body = self.reject
             await request.reject(
                 status,

@@ -184,6 +184,51 @@ async def test_rejected_handshake_is_one_typed_error(
     assert KEY not in repr(err)
 
 
+NOT_FOUND = (
+    404,
+    b'{"error":{"message":"No session found for the provided call_id","type":"invalid_request_error","code":"call_id_not_found","param":""}}',
+)
+
+
+async def test_sideband_retries_call_id_not_found(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = FakeServer(nursery, reject=NOT_FOUND, reject_times=3)
+    start = trio.current_time()
+    async with connect(
+        server, model=None, call_id="rtc_new", attach_backoff=0.5
+    ) as conn:
+        assert isinstance(await conn.receive(), events.SessionCreated)
+    assert len(server.connections) == 4
+    assert trio.current_time() - start == pytest.approx(0.5 + 1 + 2)
+
+
+async def test_sideband_retry_is_bounded(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
+) -> None:
+    server = FakeServer(nursery, reject=NOT_FOUND)
+    with pytest.raises(ConnectionRejected, match="after 3 attempts") as info:
+        async with connect(server, model=None, call_id="rtc_gone", attach_attempts=3):
+            pytest.fail("must not enter")
+    assert info.value.error_code == "call_id_not_found"
+    assert len(server.connections) == 3
+
+
+async def test_other_rejections_and_model_sessions_are_not_retried(
+    nursery: trio.Nursery,
+) -> None:
+    server = FakeServer(nursery, reject=(401, b"{}"))
+    with pytest.raises(ConnectionRejected):
+        async with connect(server, model=None, call_id="rtc_x"):
+            pass
+    assert len(server.connections) == 1
+    server = FakeServer(nursery, reject=NOT_FOUND)
+    with pytest.raises(ConnectionRejected):
+        async with connect(server):
+            pass
+    assert len(server.connections) == 1
+
+
 async def test_network_failure_is_a_handshake_error() -> None:
     async def refuse() -> trio.abc.Stream:
         raise OSError(111, "Connection refused")
