@@ -39,6 +39,7 @@ from ._serde import parse_event as parse_event
 from ._server_events import ServerEvent as ServerEvent
 from ._server_events import UnknownEvent as UnknownEvent
 from ._session_models import SessionConfig as SessionConfig
+from ._util import fixup_module_metadata
 from ._version import __version__ as __version__
 
 __all__ = [
@@ -78,15 +79,4 @@ __all__ = [
 ]
 
 
-def _fixup_module_metadata() -> None:
-    # Show public classes and functions as realtime_trio.X, not realtime_trio._x.X
-    # (in tracebacks, reprs and the docs), as trio does.
-    for name in __all__:
-        obj = globals()[name]
-        module = getattr(obj, "__module__", "")
-        if module.startswith("realtime_trio._") and hasattr(obj, "__qualname__"):
-            obj.__module__ = __name__
-
-
-_fixup_module_metadata()
-del _fixup_module_metadata
+fixup_module_metadata(__name__, globals(), __all__)

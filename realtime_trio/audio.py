@@ -15,8 +15,6 @@ Everything here is synchronous, pure computation: no I/O, no trio.
 
 from __future__ import annotations
 
-from types import FunctionType
-
 from ._audio_formats import BYTES_PER_SAMPLE as BYTES_PER_SAMPLE
 from ._audio_formats import PCM16_24K as PCM16_24K
 from ._audio_formats import PCMA as PCMA
@@ -38,6 +36,7 @@ from ._g711 import pcm16_to_alaw as pcm16_to_alaw
 from ._g711 import pcm16_to_ulaw as pcm16_to_ulaw
 from ._g711 import ulaw_to_pcm16 as ulaw_to_pcm16
 from ._resample import Resampler as Resampler
+from ._util import fixup_module_metadata
 from ._wav import WavAudio as WavAudio
 from ._wav import WavWriter as WavWriter
 from ._wav import read_wav as read_wav
@@ -71,12 +70,4 @@ __all__ = [
     "write_wav",
 ]
 
-# Present the public classes and functions as members of this module (for
-# reprs, tracebacks and the docs), as trio does in its __init__.
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, (type, FunctionType)) and _obj.__module__.startswith(
-        "realtime_trio._"
-    ):
-        _obj.__module__ = __name__
-del _name, _obj
+fixup_module_metadata(__name__, globals(), __all__)

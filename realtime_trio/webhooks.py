@@ -27,6 +27,7 @@ class names are the CamelCase of the ``type``, fields are the wire names.
 
 from __future__ import annotations
 
+from ._util import fixup_module_metadata
 from ._webhook_dedup import AsyncWebhookIdStore as AsyncWebhookIdStore
 from ._webhook_dedup import MemoryWebhookIdStore as MemoryWebhookIdStore
 from ._webhook_dedup import WebhookIdStore as WebhookIdStore
@@ -110,15 +111,4 @@ __all__ = [
 ]
 
 
-def _fixup_module_metadata() -> None:
-    # Show these as realtime_trio.webhooks.X, not realtime_trio._webhook_x.X, in
-    # reprs, tracebacks and the docs (as realtime_trio/__init__.py does).
-    for name in __all__:
-        obj = globals()[name]
-        module = getattr(obj, "__module__", "")
-        if module.startswith("realtime_trio._") and hasattr(obj, "__qualname__"):
-            obj.__module__ = __name__
-
-
-_fixup_module_metadata()
-del _fixup_module_metadata
+fixup_module_metadata(__name__, globals(), __all__)
