@@ -39,7 +39,7 @@ from ._serde import parse_event as parse_event
 from ._server_events import ServerEvent as ServerEvent
 from ._server_events import UnknownEvent as UnknownEvent
 from ._session_models import SessionConfig as SessionConfig
-from ._util import fixup_module_metadata
+from ._util import fixup_module_metadata as _fixup_module_metadata
 from ._version import __version__ as __version__
 
 __all__ = [
@@ -79,4 +79,5 @@ __all__ = [
 ]
 
 
-fixup_module_metadata(__name__, globals(), __all__)
+_fixup_module_metadata(__name__, globals(), __all__)
+del _fixup_module_metadata

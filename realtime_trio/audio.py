@@ -36,7 +36,7 @@ from ._g711 import pcm16_to_alaw as pcm16_to_alaw
 from ._g711 import pcm16_to_ulaw as pcm16_to_ulaw
 from ._g711 import ulaw_to_pcm16 as ulaw_to_pcm16
 from ._resample import Resampler as Resampler
-from ._util import fixup_module_metadata
+from ._util import fixup_module_metadata as _fixup_module_metadata
 from ._wav import WavAudio as WavAudio
 from ._wav import WavWriter as WavWriter
 from ._wav import read_wav as read_wav
@@ -70,4 +70,5 @@ __all__ = [
     "write_wav",
 ]
 
-fixup_module_metadata(__name__, globals(), __all__)
+_fixup_module_metadata(__name__, globals(), __all__)
+del _fixup_module_metadata

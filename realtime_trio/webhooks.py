@@ -27,7 +27,7 @@ class names are the CamelCase of the ``type``, fields are the wire names.
 
 from __future__ import annotations
 
-from ._util import fixup_module_metadata
+from ._util import fixup_module_metadata as _fixup_module_metadata
 from ._webhook_dedup import AsyncWebhookIdStore as AsyncWebhookIdStore
 from ._webhook_dedup import MemoryWebhookIdStore as MemoryWebhookIdStore
 from ._webhook_dedup import WebhookIdStore as WebhookIdStore
@@ -111,4 +111,5 @@ __all__ = [
 ]
 
 
-fixup_module_metadata(__name__, globals(), __all__)
+_fixup_module_metadata(__name__, globals(), __all__)
+del _fixup_module_metadata

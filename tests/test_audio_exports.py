@@ -53,8 +53,7 @@ def test_all_is_sorted_complete_and_importable() -> None:
         for name, obj in vars(audio).items()
         if not name.startswith("_") and not inspect.ismodule(obj)
     }
-    # fixup_module_metadata is the only helper import left in the namespace.
-    assert public - {"annotations", "fixup_module_metadata"} == set(audio.__all__)
+    assert public - {"annotations"} == set(audio.__all__)
     for name in audio.__all__:
         assert getattr(audio, name) is not None
 
