@@ -30,7 +30,11 @@ def test_session_created_opens_and_sets_session() -> None:
 def test_session_updated_replaces_session() -> None:
     proto = RealtimeProtocol()
     proto.receive_message(created())
-    updated = {**SESSION_CREATED, "type": "session.updated", "session": {**SESSION_CREATED["session"], "instructions": "new"}}
+    updated = {
+        **SESSION_CREATED,
+        "type": "session.updated",
+        "session": {**SESSION_CREATED["session"], "instructions": "new"},
+    }
     proto.receive_message(json.dumps(updated))
     assert proto.session.instructions == "new"  # type: ignore[union-attr]
 
@@ -38,10 +42,16 @@ def test_session_updated_replaces_session() -> None:
 def test_responses_in_flight_are_tracked() -> None:
     proto = RealtimeProtocol()
     proto.receive_message(created())
-    proto.receive_message('{"type":"response.created","event_id":"e","response":{"id":"r1","status":"in_progress"}}')
-    proto.receive_message('{"type":"response.created","event_id":"e","response":{"id":"r2","status":"in_progress"}}')
+    proto.receive_message(
+        '{"type":"response.created","event_id":"e","response":{"id":"r1","status":"in_progress"}}'
+    )
+    proto.receive_message(
+        '{"type":"response.created","event_id":"e","response":{"id":"r2","status":"in_progress"}}'
+    )
     assert proto.responses_in_flight == {"r1", "r2"}
-    proto.receive_message('{"type":"response.done","event_id":"e","response":{"id":"r1","status":"completed"}}')
+    proto.receive_message(
+        '{"type":"response.done","event_id":"e","response":{"id":"r1","status":"completed"}}'
+    )
     assert proto.responses_in_flight == {"r2"}
 
 
@@ -51,7 +61,9 @@ def test_input_audio_accounting() -> None:
     frame = proto.append_frame("AAAA", 3)
     assert json.loads(frame) == {"type": "input_audio_buffer.append", "audio": "AAAA"}
     assert proto.input_audio_bytes == 3
-    proto.receive_message('{"type":"input_audio_buffer.committed","event_id":"e","item_id":"i"}')
+    proto.receive_message(
+        '{"type":"input_audio_buffer.committed","event_id":"e","item_id":"i"}'
+    )
     assert proto.input_audio_bytes == 0
     proto.append_frame("AAAA", 3)
     proto.receive_message('{"type":"input_audio_buffer.cleared","event_id":"e"}')

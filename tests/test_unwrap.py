@@ -15,7 +15,9 @@ def cancelled() -> trio.Cancelled:
 
 def test_leaves_flattens_nested_groups() -> None:
     a, b, c = ValueError(), KeyError(), OSError()
-    group = BaseExceptionGroup("g", [a, BaseExceptionGroup("h", [b, ExceptionGroup("i", [c])])])
+    group = BaseExceptionGroup(
+        "g", [a, BaseExceptionGroup("h", [b, ExceptionGroup("i", [c])])]
+    )
     assert leaves(group) == [a, b, c]
     assert leaves(a) == [a]
 
@@ -27,7 +29,9 @@ def test_body_exception_alone_comes_out() -> None:
 
 def test_body_exception_beside_cancelled_comes_out() -> None:
     body = ValueError("mine")
-    group = BaseExceptionGroup("n", [cancelled(), body, BaseExceptionGroup("t", [cancelled()])])
+    group = BaseExceptionGroup(
+        "n", [cancelled(), body, BaseExceptionGroup("t", [cancelled()])]
+    )
     assert collapse(group, body) is body
 
 
@@ -40,7 +44,10 @@ def test_body_group_comes_out_whole_even_when_rederived() -> None:
 
 def test_library_error_from_setup_comes_out() -> None:
     setup = ConnectionBroken("gone")
-    assert collapse(BaseExceptionGroup("n", [BaseExceptionGroup("inner", [setup])]), setup) is setup
+    assert (
+        collapse(BaseExceptionGroup("n", [BaseExceptionGroup("inner", [setup])]), setup)
+        is setup
+    )
 
 
 @pytest.mark.parametrize("where", ["top", "nested", "beside-body"])
