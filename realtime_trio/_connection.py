@@ -44,7 +44,7 @@ from ._client_events import (
     ResponseCreate,
     SessionUpdate,
 )
-from ._errors import RealtimeInternalError, RemoteProtocolError
+from ._errors import RemoteProtocolError
 from ._exceptions import (
     CallEnded,
     CloseReason,
@@ -128,7 +128,7 @@ class ConnectionOptions:
     max_buffered_events: int = 128
     max_buffered_messages: int = 64
     max_buffered_audio_ms: int = 2_000
-    audio_frame_ms: int = 50
+    audio_frame_ms: int = 100
     input_audio_format: AudioFormat = PCM16_24K
     connect_timeout: float = 30.0
     close_timeout: float = 5.0
@@ -190,6 +190,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
         self._audio_sender = AudioSender(self, self._audio, self._audio.send_channel)
         self._pipeline: InputAudioPipeline | None = None
         self._pipeline_target: AudioFormat | None = None
+        self._pipeline_session: object = None
         self._peak_events = 0
         self.is_sideband = "call_id=" in handshake.resource
         self._shield_tasks = False
@@ -641,7 +642,13 @@ class RealtimeConnection(trio.abc.AsyncResource):
                     continue
                 if type(event) is not delta_type and self._waiters:
                     self._dispatch(event)
-                await events.send(event)
+                # ws.get_message() was a checkpoint already: hand the event
+                # over without another trip through the scheduler when there
+                # is room, and wait (backpressure) only when there is not.
+                try:
+                    events.send_nowait(event)
+                except trio.WouldBlock:
+                    await events.send(event)
 
     async def _on_closed(
         self, reason: Any, events: trio.MemorySendChannel[Event | _Failure]
@@ -701,8 +708,11 @@ class RealtimeConnection(trio.abc.AsyncResource):
             self._send_done.set()
 
     def _pipeline_for_session(self) -> InputAudioPipeline:
-        target = PCM16_24K
         session = self._protocol.session
+        if self._pipeline is not None and session is self._pipeline_session:
+            return self._pipeline  # the hot path: the session did not change
+        self._pipeline_session = session
+        target = PCM16_24K
         audio = getattr(session, "audio", UNSET)
         audio_input = getattr(audio, "input", UNSET)
         wire_format = getattr(audio_input, "format", UNSET)
@@ -727,16 +737,25 @@ class RealtimeConnection(trio.abc.AsyncResource):
     async def _audio_task(self, outgoing: trio.MemorySendChannel[str]) -> None:
         protocol = self._protocol
         audio = self._audio
+
+        async def put(text: str) -> None:
+            # Receiving the item was a checkpoint: skip the scheduler when
+            # there is room, wait (backpressure) only when there is not.
+            try:
+                outgoing.send_nowait(text)
+            except trio.WouldBlock:
+                await outgoing.send(text)
+
+        async def put_audio(data: bytes) -> None:
+            await put(protocol.append_frame(encode_audio(data), len(data)))
+
         with audio.receive_channel as items, outgoing:
             try:
                 async for item in items:
                     if type(item) is bytes:
                         audio.consumed(len(item))
-                        pipeline = self._pipeline_for_session()
-                        for frame in pipeline.feed(item):
-                            await outgoing.send(
-                                protocol.append_frame(encode_audio(frame), len(frame))
-                            )
+                        for frame in self._pipeline_for_session().feed(item):
+                            await put_audio(frame)
                         continue
                     assert isinstance(item, AudioControl)
                     if item.stop:
@@ -745,30 +764,20 @@ class RealtimeConnection(trio.abc.AsyncResource):
                     if item.flush:
                         rest = self._flush_pipeline(pipeline)
                         if rest:
-                            await outgoing.send(
-                                protocol.append_frame(encode_audio(rest), len(rest))
-                            )
+                            await put_audio(rest)
                     elif item.reset:
                         self._pipeline = None
+                        self._pipeline_session = None
                     if item.text is not None:
-                        await outgoing.send(item.text)
+                        await put(item.text)
                     item.queued.set()
+                # Stopped (closing) or every sender closed: send the last partial frame.
+                if self._pipeline is not None and self._terminal is None:
+                    rest = self._flush_pipeline(self._pipeline)
+                    if rest:
+                        await put_audio(rest)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return  # the send task is gone: the connection is ending
-            # All audio senders are closed: send what is left of the last frame.
-            if self._pipeline is not None and self._terminal is None:
-                rest = self._flush_pipeline(self._pipeline)
-                if rest:
-                    try:
-                        await outgoing.send(
-                            protocol.append_frame(encode_audio(rest), len(rest))
-                        )
-                    except (
-                        trio.BrokenResourceError,
-                        trio.ClosedResourceError,
-                        RealtimeInternalError,
-                    ):
-                        pass
 
     def _flush_pipeline(self, pipeline: InputAudioPipeline) -> bytes:
         try:

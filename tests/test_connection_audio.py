@@ -20,6 +20,7 @@ URL = "ws://127.0.0.1:8123/v1/realtime"
 
 
 def connect(server: FakeServer, **kwargs: Any) -> Any:
+    kwargs.setdefault("audio_frame_ms", 50)
     return open_realtime(
         model="m", api_key=KEY, url=URL, connect_stream=server.connect_stream, **kwargs
     )
@@ -53,6 +54,14 @@ async def test_audio_is_framed_and_commit_flushes_the_partial_frame(
     assert b"".join(frames) == pcm
     kinds = [m["type"] for m in server.connections[0].messages]
     assert kinds == ["input_audio_buffer.append"] * 21 + ["input_audio_buffer.commit"]
+
+
+async def test_default_frame_is_100_ms(nursery: trio.Nursery) -> None:
+    server = FakeServer(nursery)
+    async with open_realtime(model="m", api_key=KEY, url=URL, connect_stream=server.connect_stream) as conn:
+        await conn.send_audio(tone(250))
+        await conn.commit_audio()
+    assert [len(f) for f in appended(server)] == [4_800, 4_800, 2_400]
 
 
 async def test_frame_size_is_configurable(nursery: trio.Nursery) -> None:
