@@ -1,0 +1,305 @@
+"""The official ``openai`` SDK (asyncio + websockets) holds a conversation with the simulator.
+
+The SDK runs in a worker thread with its own asyncio loop while the
+simulator serves from the trio loop of the test. Every server event the SDK
+receives is validated against the SDK's own pydantic union
+(``openai.types.realtime.RealtimeServerEvent``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import json
+from typing import Any
+
+import pytest
+import trio
+
+from realtime_trio.testing import (
+    CallTool,
+    Delay,
+    Rule,
+    Say,
+    Scenario,
+    open_simulator,
+    silence,
+    synthesize_speech,
+)
+
+openai = pytest.importorskip(
+    "openai", reason="the openai SDK is a test-only dependency"
+)
+pytest.importorskip("websockets", reason="openai's realtime client needs websockets")
+from openai.types.realtime import RealtimeServerEvent  # noqa: E402
+from pydantic import TypeAdapter  # noqa: E402
+
+SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
+SCENARIO = Scenario(
+    transcripts=["What is the weather in Paris?"],
+    rules=[
+        Rule(
+            text="weather",
+            steps=[CallTool(name="get_weather", arguments={"city": "Paris"})],
+        ),
+        Rule(tool="get_weather", steps=[Say(text="It is sunny in Paris.")]),
+        Rule(text="slowly", steps=[Delay(seconds=5), Say(text="Too late.")]),
+    ],
+)
+WEATHER_TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather of a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+
+
+class Conversation:
+    """Receives and validates server events for the SDK client."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.types: list[str] = []
+        self.validated = 0
+
+    async def recv(self) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.conn.recv_bytes(), timeout=10)
+        SERVER_EVENT.validate_json(raw)  # raises if the SDK's types disagree
+        self.validated += 1
+        event = json.loads(raw)
+        assert isinstance(event, dict)
+        self.types.append(event["type"])
+        return event
+
+    async def until(self, kind: str) -> list[dict[str, Any]]:
+        events = []
+        while True:
+            event = await self.recv()
+            events.append(event)
+            if event["type"] == kind:
+                return events
+
+
+async def _conversation(base_url: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    async with (
+        openai.AsyncOpenAI(base_url=base_url, api_key="sk-test") as client,
+        client.realtime.connect(model="gpt-realtime") as conn,
+    ):
+        talk = Conversation(conn)
+        created = await talk.recv()
+        result["created"] = created["session"]
+        await conn.session.update(session={
+            "type": "realtime", "tools": [WEATHER_TOOL],
+            "audio": {"input": {"transcription": {"model": "gpt-4o-transcribe"}}},
+        })  # fmt: skip
+        result["updated"] = (await talk.until("session.updated"))[-1]["session"]
+
+        # A voice turn: server VAD, transcription, then a function call.
+        pcm = (
+            silence(300)
+            + synthesize_speech("What is the weather in Paris?")
+            + silence(500)
+        )
+        for start in range(0, len(pcm), 4800):
+            await conn.input_audio_buffer.append(
+                audio=base64.b64encode(pcm[start : start + 4800]).decode()
+            )
+        turn = await talk.until("response.done")
+        result["voice_turn"] = [e["type"] for e in turn]
+        result["transcript"] = next(
+            e["transcript"]
+            for e in turn
+            if e["type"] == "conversation.item.input_audio_transcription.completed"
+        )
+        call = next(
+            e for e in turn if e["type"] == "response.function_call_arguments.done"
+        )
+        result["call"] = (call["name"], json.loads(call["arguments"]))
+        await conn.conversation.item.create(
+            item={
+                "type": "function_call_output",
+                "call_id": call["call_id"],
+                "output": '{"sky": "clear"}',
+            }
+        )
+        await talk.until("conversation.item.done")
+        await conn.response.create()
+        follow_up = await talk.until("response.done")
+        result["follow_up"] = "".join(
+            e["delta"]
+            for e in follow_up
+            if e["type"] == "response.output_audio_transcript.delta"
+        )
+        audio = b"".join(
+            base64.b64decode(e["delta"])
+            for e in follow_up
+            if e["type"] == "response.output_audio.delta"
+        )
+        result["audio_bytes"] = len(audio)
+        item_id = next(
+            e["item"]["id"]
+            for e in follow_up
+            if e["type"] == "response.output_item.done"
+        )
+
+        # Truncate what "was played", then read the item back with its audio.
+        await conn.conversation.item.truncate(
+            item_id=item_id, content_index=0, audio_end_ms=500
+        )
+        await talk.until("conversation.item.truncated")
+        await conn.conversation.item.retrieve(item_id=item_id)
+        retrieved = (await talk.until("conversation.item.retrieved"))[-1]
+        result["retrieved_audio"] = len(
+            base64.b64decode(retrieved["item"]["content"][0]["audio"])
+        )
+
+        # A text turn, text only, out of band.
+        await conn.conversation.item.create(
+            item={
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "hello"}],
+            }
+        )
+        await conn.response.create(
+            response={
+                "conversation": "none",
+                "output_modalities": ["text"],
+                "metadata": {"kind": "oob"},
+            }
+        )
+        text_turn = await talk.until("response.done")
+        result["text"] = next(
+            e["text"] for e in text_turn if e["type"] == "response.output_text.done"
+        )
+        result["oob_conversation_id"] = text_turn[-1]["response"]["conversation_id"]
+
+        # Cancel a slow response, and provoke errors.
+        await conn.conversation.item.create(
+            item={
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "answer slowly"}],
+            }
+        )
+        await conn.response.create()
+        await talk.until("response.created")
+        await conn.response.create(event_id="evt_second")
+        error = (await talk.until("error"))[-1]["error"]
+        result["busy_error"] = (error["code"], error["event_id"])
+        await conn.response.cancel()
+        result["cancelled"] = (await talk.until("response.done"))[-1]["response"][
+            "status"
+        ]
+        await conn.send(
+            {
+                "type": "conversation.item.delete",
+                "item_id": "item_nope",
+                "event_id": "evt_del",
+            }
+        )
+        error = (await talk.until("error"))[-1]["error"]
+        result["delete_error"] = (error["code"], error["event_id"])
+        result["types"] = talk.types
+        result["validated"] = talk.validated
+    return result
+
+
+async def _rest(base_url: str, call_id: str) -> dict[str, Any]:
+    from openai.types.realtime import ClientSecretCreateResponse
+
+    async with openai.AsyncOpenAI(
+        base_url=base_url, api_key="sk-test", max_retries=0
+    ) as client:
+        secret = await client.realtime.client_secrets.create(
+            expires_after={"anchor": "created_at", "seconds": 600},
+            session={
+                "type": "realtime",
+                "model": "gpt-realtime",
+                "instructions": "Hi.",
+            },
+        )
+        ClientSecretCreateResponse.model_validate(secret.model_dump())
+        await client.realtime.calls.accept(
+            call_id, type="realtime", instructions="Answer the phone."
+        )
+        await client.realtime.calls.hangup(call_id)
+    rejected = None
+    async with openai.AsyncOpenAI(
+        base_url=base_url, api_key="sk-wrong", max_retries=0
+    ) as bad:
+        try:
+            async with bad.realtime.connect(model="gpt-realtime") as conn:
+                await conn.recv_bytes()
+        except Exception as exc:  # websockets' InvalidStatus
+            response = getattr(exc, "response", None)
+            rejected = getattr(response, "status_code", None)
+    return {
+        "secret": secret.value,
+        "session": secret.session.model_dump(),
+        "rejected": rejected,
+    }
+
+
+def _in_asyncio(coroutine_function: Any, *args: Any) -> Any:
+    async def bounded() -> Any:
+        return await asyncio.wait_for(coroutine_function(*args), timeout=45)
+
+    return asyncio.run(bounded())
+
+
+async def test_openai_sdk_holds_a_conversation() -> None:
+    async with open_simulator(scenario=SCENARIO) as sim:
+        result = await trio.to_thread.run_sync(
+            functools.partial(_in_asyncio, _conversation, sim.base_url)
+        )
+    assert result["created"]["object"] == "realtime.session"
+    assert [t["name"] for t in result["updated"]["tools"]] == ["get_weather"]
+    assert result["voice_turn"][:3] == [
+        "input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped", "input_audio_buffer.committed",
+    ]  # fmt: skip
+    assert result["transcript"] == "What is the weather in Paris?"
+    assert result["call"] == ("get_weather", {"city": "Paris"})
+    assert result["follow_up"] == "It is sunny in Paris."
+    assert result["audio_bytes"] == len(synthesize_speech("It is sunny in Paris."))
+    assert result["retrieved_audio"] == 500 * 48
+    assert result["text"] == "You said: hello"
+    assert result["oob_conversation_id"] is None
+    assert result["busy_error"] == (
+        "conversation_already_has_active_response",
+        "evt_second",
+    )
+    assert result["cancelled"] == "cancelled"
+    assert result["delete_error"] == ("item_delete_invalid_item_id", "evt_del")
+    assert result["validated"] == len(result["types"]) > 50
+    # Everything a conversation uses came by, and validated.
+    expected = {
+        "session.created", "session.updated", "input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed", "conversation.item.added", "conversation.item.done",
+        "conversation.item.input_audio_transcription.delta", "conversation.item.input_audio_transcription.completed",
+        "response.created", "rate_limits.updated", "response.output_item.added", "response.function_call_arguments.delta",
+        "response.function_call_arguments.done", "response.output_item.done", "response.done",
+        "response.content_part.added", "response.output_audio_transcript.delta", "response.output_audio.delta",
+        "response.output_audio.done", "response.output_audio_transcript.done", "response.content_part.done",
+        "conversation.item.truncated", "conversation.item.retrieved", "response.output_text.delta",
+        "response.output_text.done", "error",
+    }  # fmt: skip
+    assert expected <= set(result["types"])
+
+
+async def test_openai_sdk_rest_endpoints() -> None:
+    async with open_simulator(api_keys={"sk-test"}) as sim:
+        call_id = await sim.place_sip_call(None)
+        result = await trio.to_thread.run_sync(
+            functools.partial(_in_asyncio, _rest, sim.base_url, call_id)
+        )
+        assert result["secret"].startswith("ek_")
+        assert result["session"]["instructions"] == "Hi."
+        assert result["rejected"] == 401
+        assert sim.calls[call_id].history == ["incoming", "accepted", "ended"]
+        assert sim.calls[call_id].session == {
+            "type": "realtime",
+            "instructions": "Answer the phone.",
+        }
