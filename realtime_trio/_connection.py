@@ -65,6 +65,11 @@ from ._unwrap import collapse, reraise
 
 logger = logging.getLogger("realtime_trio")
 
+#: The ``response.metadata`` key that tags the responses `create_response` asks for.
+REQUEST_METADATA_KEY: Final = "realtime_trio_request"
+#: The API's limit on ``metadata`` pairs.
+MAX_METADATA_KEYS: Final = 16
+
 #: How long before ``expires_at`` the expiry warning is logged.
 EXPIRY_WARNING_SECONDS: Final = 60.0
 
@@ -401,8 +406,10 @@ class RealtimeConnection(trio.abc.AsyncResource):
     # --- correlated helpers --------------------------------------------------
 
     async def _request(self, event: Record, matches: Callable[[Event], bool]) -> Event:
-        event_id = self._protocol.next_event_id()
-        event = attrs.evolve(event, event_id=event_id)  # type: ignore[call-arg]
+        event_id = getattr(event, "event_id", UNSET)
+        if not isinstance(event_id, str):
+            event_id = self._protocol.next_event_id()
+            event = attrs.evolve(event, event_id=event_id)  # type: ignore[call-arg]
         waiter = _Waiter(event_id, matches)
         self._waiters.append(waiter)
         try:
@@ -474,14 +481,39 @@ class RealtimeConnection(trio.abc.AsyncResource):
     ) -> Response:
         """Ask for a response and return it from ``response.created`` (``status: "in_progress"``).
 
-        The response's events then arrive on the event stream.
+        The response's events then arrive on the event stream. To tell this
+        response apart from others (one the server starts on its own after
+        voice activity detection, or another task's), the request is tagged
+        in ``response.metadata`` under ``realtime_trio_request``, which the
+        server echoes; the key is visible in the response's ``metadata``. If
+        ``metadata`` is ``None`` or already holds the maximum of 16 keys, the
+        first ``response.created`` is taken instead.
         """
-        params: ResponseCreateParams | UnsetType = (
-            UNSET if response is None else response
+        event_id = self._protocol.next_event_id()
+        params = response if response is not None else ResponseCreateParams()
+        metadata = params.metadata
+        tagged = metadata is UNSET or (
+            isinstance(metadata, Mapping) and len(metadata) < MAX_METADATA_KEYS
         )
+        if tagged:
+            base = dict(metadata) if isinstance(metadata, Mapping) else {}
+            params = attrs.evolve(
+                params, metadata={**base, REQUEST_METADATA_KEY: event_id}
+            )
+
+        def matches(event: Event) -> bool:
+            if not isinstance(event, sev.ResponseCreated):
+                return False
+            if not tagged:
+                return True
+            echoed = event.response.metadata
+            return (
+                isinstance(echoed, Mapping)
+                and echoed.get(REQUEST_METADATA_KEY) == event_id
+            )
+
         answer = await self._request(
-            ResponseCreate(response=params),
-            lambda e: isinstance(e, sev.ResponseCreated),
+            ResponseCreate(event_id=event_id, response=params), matches
         )
         assert isinstance(answer, sev.ResponseCreated)
         return answer.response
@@ -505,14 +537,25 @@ class RealtimeConnection(trio.abc.AsyncResource):
     async def cancel_response(self, response_id: str | UnsetType = UNSET) -> Response:
         """Cancel a response and return it from its ``response.done``.
 
+        Without ``response_id`` it cancels the response in progress in the
+        default conversation (as the server does) and waits for that one's
+        ``response.done``, not an out-of-band response's.
+
         Raises:
             ServerError: nothing to cancel (harmless; the server says so with an ``error``).
         """
+        target = (
+            response_id
+            if isinstance(response_id, str)
+            else self._protocol.default_response_id
+        )
 
         def matches(event: Event) -> bool:
-            return isinstance(event, sev.ResponseDone) and (
-                response_id is UNSET or event.response.id == response_id
-            )
+            if not isinstance(event, sev.ResponseDone):
+                return False
+            if target is not None:
+                return event.response.id == target
+            return isinstance(event.response.conversation_id, str)
 
         answer = await self._request(ResponseCancel(response_id=response_id), matches)
         assert isinstance(answer, sev.ResponseDone)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import enum
 import itertools
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -73,12 +72,16 @@ class RealtimeProtocol:
         self.session: AnySessionConfig | None = None
         #: Ids of responses created and not yet done.
         self.responses_in_flight: set[str] = set()
+        #: The response in progress in the default conversation, if any.
+        self.default_response_id: str | None = None
         #: Bytes of input audio appended since the last commit or clear.
         self.input_audio_bytes = 0
         self.events_received = 0
         self.events_sent = 0
         self._ids = itertools.count(1)
-        self._id_prefix = event_id_prefix or f"rt_{os.urandom(4).hex()}_"
+        # Deterministic, so that runs against a seeded simulator repeat exactly;
+        # ids only need to be unique within one connection.
+        self._id_prefix = event_id_prefix or "rt_trio_"
 
     def next_event_id(self) -> str:
         """Return a fresh client ``event_id`` (used to match ``error`` events)."""
@@ -106,11 +109,16 @@ class RealtimeProtocol:
             if self.state is SessionState.CONNECTING:
                 self.state = SessionState.OPEN
         elif isinstance(event, sev.ResponseCreated):
-            if isinstance(event.response.id, str):
-                self.responses_in_flight.add(event.response.id)
+            response = event.response
+            if isinstance(response.id, str):
+                self.responses_in_flight.add(response.id)
+                if isinstance(response.conversation_id, str):
+                    self.default_response_id = response.id
         elif isinstance(event, sev.ResponseDone):
             if isinstance(event.response.id, str):
                 self.responses_in_flight.discard(event.response.id)
+                if event.response.id == self.default_response_id:
+                    self.default_response_id = None
         elif isinstance(
             event, sev.InputAudioBufferCommitted | sev.InputAudioBufferCleared
         ):
@@ -154,3 +162,4 @@ class RealtimeProtocol:
         """The transport is gone."""
         self.state = SessionState.CLOSED
         self.responses_in_flight.clear()
+        self.default_response_id = None

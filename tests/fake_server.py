@@ -198,6 +198,9 @@ class FakeServer:
                 "status": "in_progress",
                 "output": [],
                 "usage": None,
+                "conversation_id": "conv_1",
+                # The API echoes the request's metadata in response.* events.
+                "metadata": data.get("response", {}).get("metadata"),
             }
             return [
                 {"type": "response.created", "event_id": eid, "response": response},

@@ -255,21 +255,40 @@ class RealtimeSimulator:
             subprotocol = (
                 "realtime" if "realtime" in request.proposed_subprotocols else None
             )
-            ws = await request.accept(subprotocol=subprotocol)
+            # Everything that can fail happens before the upgrade is accepted, so a
+            # failure is an HTTP 500 the client can see, not an aborted socket.
             session: SessionLike
-            if record_header(record, "openai-beta") is not None:
-                # GA servers close beta clients right after the upgrade (observed).
-                session = BetaRejected()
-            else:
-                session = self._new_session(record, config)
             recorder = None
-            if self.record_dir is not None:
-                path = os.path.join(
-                    self.record_dir, f"connection-{record.index:04d}.jsonl"
+            try:
+                if record_header(record, "openai-beta") is not None:
+                    # GA servers close beta clients right after the upgrade (observed).
+                    session = BetaRejected()
+                else:
+                    session = self._new_session(record, config)
+                if self.record_dir is not None:
+                    os.makedirs(self.record_dir, exist_ok=True)
+                    path = os.path.join(
+                        self.record_dir, f"connection-{record.index:04d}.jsonl"
+                    )
+                    recorder = Recorder(
+                        path, elide_audio=self.elide_audio, clock=trio.current_time
+                    )
+            except Exception as exc:
+                logger.exception(
+                    "simulated connection %d failed to start", record.index
                 )
-                recorder = Recorder(
-                    path, elide_audio=self.elide_audio, clock=trio.current_time
+                record.status = 500
+                record.error = exc
+                record.closed.set()
+                await request.reject(
+                    500,
+                    extra_headers=[(b"content-type", b"application/json")],
+                    body=b'{"error":{"message":"The simulator failed to start the session.",'
+                    b'"type":"server_error","code":null,"param":null}}',
                 )
+                nursery.cancel_scope.cancel()
+                return
+            ws = await request.accept(subprotocol=subprotocol)
             served = ServedConnection(
                 ws,
                 stream,
