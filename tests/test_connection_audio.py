@@ -58,7 +58,9 @@ async def test_audio_is_framed_and_commit_flushes_the_partial_frame(
 
 async def test_default_frame_is_100_ms(nursery: trio.Nursery) -> None:
     server = FakeServer(nursery)
-    async with open_realtime(model="m", api_key=KEY, url=URL, connect_stream=server.connect_stream) as conn:
+    async with open_realtime(
+        model="m", api_key=KEY, url=URL, connect_stream=server.connect_stream
+    ) as conn:
         await conn.send_audio(tone(250))
         await conn.commit_audio()
     assert [len(f) for f in appended(server)] == [4_800, 4_800, 2_400]

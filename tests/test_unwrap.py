@@ -92,7 +92,7 @@ def test_reraise_keeps_the_original_context() -> None:
     original = ValueError("x")
     marker = KeyError("context")
     original.__context__ = marker
-    with pytest.raises(ValueError) as info:  # noqa: PT012
+    with pytest.raises(ValueError) as info:
         try:
             raise RuntimeError("being handled")
         except RuntimeError:
