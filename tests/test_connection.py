@@ -499,7 +499,7 @@ async def test_user_exception_group_comes_out_whole(server: FakeServer) -> None:
 
 
 async def test_keyboard_interrupt_comes_out_alone(server: FakeServer) -> None:
-    with pytest.raises(KeyboardInterrupt):  # noqa: PT012
+    with pytest.raises(KeyboardInterrupt):
         async with connect(server) as conn:
             await conn.receive()
             signal.raise_signal(signal.SIGINT)

@@ -147,7 +147,7 @@ async def test_audio_backpressure_is_bounded_in_milliseconds(
     ) as conn:
         frame = tone(100)
         sent = 0
-        with pytest.raises(trio.WouldBlock):  # noqa: PT012
+        with pytest.raises(trio.WouldBlock):
             for _ in range(1000):
                 conn.send_audio_nowait(frame)
                 sent += 1
