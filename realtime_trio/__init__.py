@@ -1,13 +1,16 @@
 """realtime_trio: a Trio-native, structured-concurrency client for the OpenAI Realtime API.
 
 Public namespaces: `realtime_trio` (this module), `realtime_trio.events` (every
-event record), `realtime_trio.audio` (sans-IO audio helpers) and
-`realtime_trio.testing` (the local simulator).
+event record), `realtime_trio.audio` (sans-IO audio helpers),
+`realtime_trio.webhooks` (verifying webhooks), `realtime_trio.calls` (call
+control over REST and the SIP call server) and `realtime_trio.testing` (the
+local simulator).
 """
 
 from __future__ import annotations
 
 from . import audio as audio
+from . import calls as calls
 from . import events as events
 from . import webhooks as webhooks
 from ._audio_input import AudioSender as AudioSender
@@ -69,6 +72,7 @@ __all__ = [
     "UnsetType",
     "__version__",
     "audio",
+    "calls",
     "connect_realtime",
     "dump_event",
     "encode_event",

@@ -198,7 +198,6 @@ class RealtimeConnection(trio.abc.AsyncResource):
         self._pipeline_session: object = None
         self._peak_events = 0
         self.is_sideband = "call_id=" in handshake.resource
-        self._shield_tasks = False
 
     def __repr__(self) -> str:
         return (
@@ -607,10 +606,6 @@ class RealtimeConnection(trio.abc.AsyncResource):
                             self._audio_task, self._outgoing_send.clone()
                         )
                         nursery.start_soon(self._expiry_task)
-                        # With open_realtime the tasks outlive a cancelled body
-                        # until aclose() has flushed and sent the close frame;
-                        # with connect_realtime your nursery's cancellation rules.
-                        self._cancel_scope.shield = self._shield_tasks
                         started = True
                         task_status.started()
                 except BaseExceptionGroup as group:
@@ -712,7 +707,10 @@ class RealtimeConnection(trio.abc.AsyncResource):
                 )
             logger.debug("%r: closed (%s)", self, self._close_reason)
             return
-        cls = CallEnded if self.is_sideband else ConnectionBroken
+        # On a sideband, a close frame from the server means the call ended; a
+        # socket lost without one (1006) is a network failure like any other.
+        call_over = self.is_sideband and code is not None and code != 1006
+        cls = CallEnded if call_over else ConnectionBroken
         error = cls(
             f"the connection ended: {self._close_reason}",
             close_reason=self._close_reason,

@@ -139,9 +139,11 @@ class ConnectionBroken(RealtimeError, trio.BrokenResourceError):
 class CallEnded(ConnectionBroken):
     """The call of a sideband connection ended (hangup by either side, or server close).
 
-    Raised on ``call_id`` connections instead of a plain `ConnectionBroken`
-    (and iteration ends normally for a clean close), so that the end of a call
-    can be told apart from a network failure.
+    On ``call_id`` connections, a close frame from the server other than 1000
+    raises this instead of a plain `ConnectionBroken`, and a clean 1000 close
+    simply ends iteration; a socket lost without a close frame (1006) stays a
+    plain `ConnectionBroken`. So the end of a call can be told apart from a
+    network failure.
     """
 
 

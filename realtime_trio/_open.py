@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import ssl
 from collections.abc import AsyncIterator, Mapping
@@ -91,7 +92,6 @@ async def connect_realtime(
         conn = RealtimeConnection(
             handshake, options, connect_stream=connect_stream, ssl_context=ssl_context
         )
-        conn._shield_tasks = _shield_tasks
         try:
             await nursery.start(conn._run)
         except ConnectionRejected as exc:
@@ -113,6 +113,16 @@ async def connect_realtime(
             delay = min(delay * 2, 2.0)
             continue
         break
+    if _shield_tasks and trio.current_effective_deadline() != -math.inf:
+        # open_realtime: the tasks outlive a cancelled body until aclose() has
+        # flushed and sent the close frame. (With connect_realtime your
+        # nursery's cancellation rules.) Two windows must be avoided: a scope
+        # shielded before started() would keep the tasks in start()'s nursery
+        # if start() was cancelled meanwhile; and shielding tasks that are
+        # already cancelled (our caller was cancelled just now) would resume
+        # them from a cancellation trio has begun to deliver. In that case
+        # the connection simply ends by cancellation.
+        conn._cancel_scope.shield = True
     if session is not None:
         try:
             await conn.update_session(session)

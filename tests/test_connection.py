@@ -446,6 +446,22 @@ async def test_unexpected_close_is_broken_after_buffered_events(
             await conn.update_session(SessionConfig())
 
 
+async def test_sideband_lost_socket_is_broken_not_call_ended(
+    nursery: trio.Nursery,
+) -> None:
+    async def vanish(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
+        await ws._stream.aclose()  # no close frame: the network failed
+
+    server = FakeServer(nursery, script=vanish)
+    async with connect(server, model=None, call_id="rtc_1") as conn:
+        assert isinstance(await conn.receive(), events.SessionCreated)
+        with pytest.raises(ConnectionBroken) as info:
+            await conn.receive()
+        assert not isinstance(info.value, CallEnded)
+        assert info.value.close_reason is not None
+        assert info.value.close_reason.code == 1006
+
+
 async def test_sideband_call_end_is_call_ended(nursery: trio.Nursery) -> None:
     async def script(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
         await ws.aclose(1011, "call ended")
@@ -728,3 +744,23 @@ async def test_loopback_smoke(nursery: trio.Nursery) -> None:
     with trio.fail_after(2):
         await server.connections[0].closed.wait()
     assert server.connections[0].close_code == 1000
+
+
+async def test_cancelling_at_any_moment_of_connect_never_hangs(
+    nursery: trio.Nursery,
+) -> None:
+    # Regression: the tasks' shield used to be set before task_status.started(),
+    # so a cancellation landing in that window left them in start()'s nursery
+    # for ever. Sweep the cancellation over the whole connect phase.
+    server = FakeServer(nursery)
+    outcomes = set()
+    for step in range(60):
+        with trio.fail_after(5):  # a hang fails the test instead of stalling it
+            with trio.move_on_after(step * 0.0001) as scope:
+                async with connect(server, model=None, call_id="rtc_sweep"):
+                    await trio.sleep_forever()
+        outcomes.add(scope.cancelled_caught)
+    assert outcomes == {True}
+    for seen in server.connections:
+        with trio.fail_after(2):
+            await seen.closed.wait()

@@ -1,0 +1,85 @@
+"""Phone and WebRTC calls: REST call control, and a ready SIP call server.
+
+Call control over REST (httpx, on trio)::
+
+    from realtime_trio import calls
+
+    async with calls.CallsClient() as client:
+        await client.accept(call_id, SessionConfig(instructions="Be brief."))
+        ...
+        await client.hangup(call_id)
+
+A SIP call server (hypercorn's trio worker) that verifies the
+``realtime.call.incoming`` webhook, accepts the call, attaches its sideband
+connection and runs your handler::
+
+    async def handler(call: calls.IncomingCall) -> None:
+        async for event in call.connection:
+            ...
+
+    async with calls.open_sip_server(handler, webhook_secret=..., port=8000) as server:
+        print(server.url)
+        await trio.sleep_forever()
+
+See the SIP and WebRTC guides in the documentation.
+"""
+
+from __future__ import annotations
+
+from ._calls import APIConnectionError as APIConnectionError
+from ._calls import APIError as APIError
+from ._calls import CallNotFoundError as CallNotFoundError
+from ._calls import CallsClient as CallsClient
+from ._calls import ClientSecret as ClientSecret
+from ._calls import CreatedCall as CreatedCall
+from ._calls import ExpiresAfter as ExpiresAfter
+from ._sip_call import Accept as Accept
+from ._sip_call import CallHandler as CallHandler
+from ._sip_call import CallOutcome as CallOutcome
+from ._sip_call import Decider as Decider
+from ._sip_call import Decision as Decision
+from ._sip_call import IncomingCall as IncomingCall
+from ._sip_call import Reject as Reject
+from ._sip_call import interrupt_sideband as interrupt_sideband
+from ._sip_server import SipCallServer as SipCallServer
+from ._sip_server import SipServerOptions as SipServerOptions
+from ._sip_server import SipServerStatistics as SipServerStatistics
+from ._sip_server import open_sip_server as open_sip_server
+from ._sip_server import serve_sip as serve_sip
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "Accept",
+    "CallHandler",
+    "CallNotFoundError",
+    "CallOutcome",
+    "CallsClient",
+    "ClientSecret",
+    "CreatedCall",
+    "Decider",
+    "Decision",
+    "ExpiresAfter",
+    "IncomingCall",
+    "Reject",
+    "SipCallServer",
+    "SipServerOptions",
+    "SipServerStatistics",
+    "interrupt_sideband",
+    "open_sip_server",
+    "serve_sip",
+]
+
+
+def _fixup_module_metadata() -> None:
+    # Show these as realtime_trio.calls.X, not realtime_trio._calls.X, in
+    # reprs, tracebacks and the docs (as realtime_trio/__init__.py does).
+    for name in __all__:
+        obj = globals()[name]
+        module = getattr(obj, "__module__", "")
+        if module.startswith("realtime_trio._") and hasattr(obj, "__qualname__"):
+            obj.__module__ = __name__
+
+
+_fixup_module_metadata()
+del _fixup_module_metadata
