@@ -24,7 +24,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final, final
+from typing import Any, Final, Literal, Protocol, final
 
 import attrs
 import trio
@@ -126,6 +126,17 @@ class _Waiter:
     error: BaseException | None = None
 
 
+class MessageRecorder(Protocol):
+    """Anything that records a connection's messages, such as `realtime_trio.testing.Recorder`.
+
+    ``record`` is called from the connection's tasks with the text of every
+    message, as sent or received, so it must not block for long.
+    """
+
+    def record(self, direction: Literal["client", "server"], event: str, /) -> None:
+        """Record one message: ``direction`` is who sent it."""
+
+
 @attrs.frozen(kw_only=True)
 class ConnectionOptions:
     """The tuning knobs of a connection (all keyword arguments of `open_realtime`)."""
@@ -139,6 +150,7 @@ class ConnectionOptions:
     close_timeout: float = 5.0
     max_message_size: int = 64 * 2**20
     receive_buffer_size: int = 64 * 2**10
+    recorder: MessageRecorder | None = None
 
 
 @final
@@ -642,6 +654,8 @@ class RealtimeConnection(trio.abc.AsyncResource):
                             getattr(reason, "reason", None),
                         ),
                     ) from exc
+                if options.recorder is not None:
+                    options.recorder.record("server", _text(message))
                 try:
                     event = self._protocol.receive_message(message)
                 except RemoteProtocolError as exc:
@@ -661,6 +675,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
         ws = self._ws
         assert ws is not None
         protocol = self._protocol
+        recorder = self._options.recorder
         delta_type = sev.ResponseOutputAudioDelta
         with self._events_send as events:
             for item in self._preread:
@@ -672,6 +687,8 @@ class RealtimeConnection(trio.abc.AsyncResource):
                 except trio_websocket.ConnectionClosed as exc:
                     await self._on_closed(exc.reason, events)
                     return
+                if recorder is not None:
+                    recorder.record("server", _text(message))
                 try:
                     event = protocol.receive_message(message)
                 except RemoteProtocolError as exc:
@@ -727,9 +744,12 @@ class RealtimeConnection(trio.abc.AsyncResource):
     async def _send_task(self) -> None:
         ws = self._ws
         assert ws is not None
+        recorder = self._options.recorder
         try:
             with self._outgoing_recv as outgoing:
                 async for text in outgoing:
+                    if recorder is not None:
+                        recorder.record("client", text)
                     try:
                         await ws.send_message(text)
                     except trio_websocket.ConnectionClosed as exc:
@@ -895,6 +915,10 @@ class RealtimeConnection(trio.abc.AsyncResource):
         await trio.lowlevel.checkpoint()
 
 
+def _text(message: str | bytes) -> str:
+    return message if isinstance(message, str) else message.decode("utf-8", "replace")
+
+
 def _reason_text(reason: Any) -> str:
     if reason is None:
         return "no close frame"
@@ -903,4 +927,9 @@ def _reason_text(reason: Any) -> str:
     return f"code {code}" + (f", {text}" if text else "")
 
 
-__all__ = ["ConnectionOptions", "ConnectionStatistics", "RealtimeConnection"]
+__all__ = [
+    "ConnectionOptions",
+    "ConnectionStatistics",
+    "MessageRecorder",
+    "RealtimeConnection",
+]

@@ -12,7 +12,7 @@ from typing import Any
 import trio
 
 from ._audio_formats import PCM16_24K, AudioFormat
-from ._connection import ConnectionOptions, RealtimeConnection, logger
+from ._connection import ConnectionOptions, MessageRecorder, RealtimeConnection, logger
 from ._exceptions import ConnectionRejected
 from ._session_models import AnySessionConfig
 from ._transport import (
@@ -54,6 +54,7 @@ async def connect_realtime(
     connect_stream: StreamOpener | None = None,
     attach_attempts: int = 6,
     attach_backoff: float = 0.25,
+    recorder: MessageRecorder | None = None,
     _shield_tasks: bool = False,
 ) -> RealtimeConnection:
     """Open a connection whose tasks run in ``nursery`` (the low-level tier).
@@ -83,6 +84,7 @@ async def connect_realtime(
         close_timeout=close_timeout,
         max_message_size=max_message_size,
         receive_buffer_size=receive_buffer_size,
+        recorder=recorder,
     )
     if max_buffered_events < 0 or max_buffered_messages < 0 or audio_frame_ms <= 0:
         raise ValueError("buffer sizes must be >= 0 and audio_frame_ms > 0")
@@ -155,6 +157,7 @@ async def open_realtime(
     connect_stream: StreamOpener | None = None,
     attach_attempts: int = 6,
     attach_backoff: float = 0.25,
+    recorder: MessageRecorder | None = None,
 ) -> AsyncIterator[RealtimeConnection]:
     """Open a connection to a Realtime session, as an async context manager.
 
@@ -193,6 +196,9 @@ async def open_realtime(
             answers 404 ``call_id_not_found`` (as it does for a moment after a
             call is accepted). Other rejections are never retried.
         attach_backoff: The first delay between those attempts; it doubles, up to 2 s.
+        recorder: Records every message sent and received, as text, for
+            example a `realtime_trio.testing.Recorder` writing JSONL (which
+            the simulator can serve back with ``Replay``).
 
     Raises:
         ValueError: bad arguments (both or neither of model/call_id, no API key...).
@@ -226,6 +232,7 @@ async def open_realtime(
                     connect_stream=connect_stream,
                     attach_attempts=attach_attempts,
                     attach_backoff=attach_backoff,
+                    recorder=recorder,
                     _shield_tasks=True,
                 )
             except BaseException as exc:

@@ -181,3 +181,28 @@ async def test_a_failure_to_start_a_session_is_an_http_500(
     assert info.value.status_code == 500
     assert info.value.body.startswith(b'{"error"')
     assert isinstance(sim.connections[0].error, OSError)
+
+
+async def test_open_realtime_records_its_own_connection(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "ours.jsonl"
+    sim = RealtimeSimulator()
+    with Recorder(path) as recorder:
+        async with connect(sim, nursery, session=TEXT_ONLY, recorder=recorder) as conn:
+            await conn.create_item(user_text("hello there"))
+            await conn.create_response()
+            first = await receive_until(conn, events.ResponseDone)
+    recorded = load_recording(path)
+    directions = [(e.direction, e.type) for e in recorded]
+    assert directions[0] == ("server", "session.created")
+    assert ("client", "session.update") in directions
+    assert ("client", "conversation.item.create") in directions
+    assert ("client", "response.create") in directions
+    assert directions.index(("client", "response.create")) < directions.index(
+        ("server", "response.created")
+    )
+    assert [t for d, t in directions if d == "server"] == [
+        type(e).TYPE for e in sim.connections[0].server_events
+    ]
+    assert first[-1].response.status == "completed"
