@@ -16,6 +16,7 @@ from . import webhooks as webhooks
 from ._audio_input import AudioSender as AudioSender
 from ._client_events import ClientEvent as ClientEvent
 from ._connection import ConnectionStatistics as ConnectionStatistics
+from ._connection import MessageRecorder as MessageRecorder
 from ._connection import RealtimeConnection as RealtimeConnection
 from ._errors import LocalProtocolError as LocalProtocolError
 from ._errors import ProtocolError as ProtocolError
@@ -58,6 +59,7 @@ __all__ = [
     "EventCodec",
     "HandshakeError",
     "LocalProtocolError",
+    "MessageRecorder",
     "ProtocolError",
     "RealtimeConnection",
     "RealtimeError",
