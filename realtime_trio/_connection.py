@@ -4,7 +4,6 @@ Task topology (all in one cancel scope, the connection's lifetime)::
 
     connect_realtime(nursery) ── nursery.start(conn._run)
       └ _run: private nursery
-          ├ run_transport   trio-websocket's reader (and the handshake)
           ├ _receive_task   ws.get_message → protocol.receive_message → events channel
           ├ _send_task      outgoing channel → ws.send_message
           ├ _audio_task     audio channel → pipeline (resample/encode, frame) → outgoing
@@ -28,7 +27,6 @@ from typing import Any, Final, Literal, Protocol, final
 
 import attrs
 import trio
-import trio_websocket
 
 from . import _server_events as sev
 from ._audio_formats import PCM16_24K, AudioFormat, AudioFormatError
@@ -60,8 +58,9 @@ from ._response_models import Response, ResponseCreateParams
 from ._sentinel import UNSET, UnsetType
 from ._serde import Event
 from ._session_models import AnySessionConfig
-from ._transport import Handshake, StreamOpener, run_transport
+from ._transport import Handshake, StreamOpener, open_websocket
 from ._unwrap import collapse, reraise
+from ._wsclient import WebSocketClient, WebSocketClosed
 
 logger = logging.getLogger("realtime_trio")
 
@@ -180,7 +179,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
         self._connect_stream = connect_stream
         self._ssl_context = ssl_context
         self._protocol = RealtimeProtocol()
-        self._ws: trio_websocket.WebSocketConnection | None = None
+        self._ws: WebSocketClient | None = None
         self._cancel_scope = trio.CancelScope()
         self._closed = trio.Event()
         self._send_done = trio.Event()
@@ -625,27 +624,28 @@ class RealtimeConnection(trio.abc.AsyncResource):
                         raise
                     reraise(collapse(group, setup_error))
         finally:
+            # However the connection ends (closed, failed, cancelled during
+            # setup), the socket is closed. Aborting never blocks.
+            if self._ws is not None and self._ws.closed is None:
+                with trio.CancelScope(shield=True):
+                    await self._ws.abort()
             self._finish()
 
     async def _open(self, nursery: trio.Nursery) -> None:
         """The handshake and the wait for ``session.created`` (bounded by ``connect_timeout``)."""
         options = self._options
         with trio.move_on_after(options.connect_timeout) as scope:
-            self._ws = await nursery.start(
-                lambda task_status: run_transport(
-                    self._handshake,
-                    connect_stream=self._connect_stream,
-                    ssl_context=self._ssl_context,
-                    max_message_size=options.max_message_size,
-                    receive_buffer_size=options.receive_buffer_size,
-                    message_queue_size=1,
-                    task_status=task_status,
-                )
+            self._ws = ws = await open_websocket(
+                self._handshake,
+                connect_stream=self._connect_stream,
+                ssl_context=self._ssl_context,
+                max_message_size=options.max_message_size,
+                receive_buffer_size=options.receive_buffer_size,
             )
             while self._protocol.state is SessionState.CONNECTING:
                 try:
-                    message = await self._ws.get_message()
-                except trio_websocket.ConnectionClosed as exc:
+                    message = await ws.get_message()
+                except WebSocketClosed as exc:
                     reason = exc.reason
                     raise ConnectionBroken(
                         f"the server closed the connection before session.created ({_reason_text(reason)})",
@@ -663,9 +663,8 @@ class RealtimeConnection(trio.abc.AsyncResource):
                     continue
                 self._preread.append(event)
         if scope.cancelled_caught:
-            ws = self._ws
-            if ws is not None:
-                await trio.aclose_forcefully(ws)
+            if self._ws is not None:
+                await self._ws.abort()
             raise ConnectTimeout(
                 f"no session.created from {self.url} within {options.connect_timeout} s"
             )
@@ -684,7 +683,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
             while True:
                 try:
                     message = await ws.get_message()
-                except trio_websocket.ConnectionClosed as exc:
+                except WebSocketClosed as exc:
                     await self._on_closed(exc.reason, events)
                     return
                 if recorder is not None:
@@ -752,7 +751,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
                         recorder.record("client", text)
                     try:
                         await ws.send_message(text)
-                    except trio_websocket.ConnectionClosed as exc:
+                    except WebSocketClosed as exc:
                         if not self._closing and self._terminal is None:
                             reason = exc.reason
                             self._close_reason = CloseReason(
@@ -904,7 +903,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
             if ws is not None:
                 await ws.aclose(1000)
         if ws is not None and ws.closed is None:
-            await trio.aclose_forcefully(ws)
+            await ws.abort()
         if self._close_reason is None and ws is not None and ws.closed is not None:
             self._close_reason = CloseReason(ws.closed.code, ws.closed.reason)
         self._events_recv.close()

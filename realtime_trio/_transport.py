@@ -1,7 +1,7 @@
-"""The WebSocket transport: URL and headers of the handshake, trio-websocket, error mapping.
+"""The WebSocket transport: URL and headers of the handshake, opening, error mapping.
 
-This is the only place that talks to trio-websocket, and the one place where
-its errors (and ``OSError``) become ours.
+The one place where the WebSocket client's errors (and ``OSError``) of the
+handshake become ours.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Final
 
 import attrs
 import trio
-import trio_websocket
 
-from ._exceptions import ConnectionRejected, ConnectTimeout, HandshakeError
+from ._exceptions import ConnectionRejected, HandshakeError
 from ._version import __version__
+from ._wsclient import WebSocketClient, WebSocketClosed, WebSocketRejected
 
 #: Where the Realtime API lives.
 DEFAULT_URL: Final = "wss://api.openai.com/v1/realtime"
@@ -115,64 +115,34 @@ def build_handshake(
 
 @contextlib.contextmanager
 def map_handshake_errors(handshake: Handshake) -> Iterator[None]:
-    """Turn trio-websocket and network errors of the handshake into `HandshakeError`\\ s."""
+    """Turn WebSocket and network errors of the handshake into `HandshakeError`\\ s."""
     try:
         yield
-    except trio_websocket.ConnectionRejected as exc:
-        headers = tuple(
-            (k.decode("latin-1"), v.decode("latin-1")) for k, v in (exc.headers or ())
-        )
+    except WebSocketRejected as exc:
         raise ConnectionRejected(
-            exc.status_code, headers=headers, body=exc.body or b""
+            exc.status_code, headers=exc.headers, body=exc.body
         ) from None
-    except trio_websocket.ConnectionTimeout:
-        raise ConnectTimeout(f"timed out connecting to {handshake.url}") from None
-    except trio_websocket.HandshakeError as exc:
-        raise HandshakeError(
-            f"WebSocket handshake with {handshake.url} failed: {exc!r}"
-        ) from exc
-    except trio_websocket.ConnectionClosed as exc:
+    except WebSocketClosed as exc:
         raise HandshakeError(
             f"{handshake.url} closed the connection during the handshake ({exc.reason})"
         ) from exc
-    except (OSError, trio.BrokenResourceError) as exc:
+    except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
         raise HandshakeError(f"could not connect to {handshake.url}: {exc}") from exc
 
 
-def _handshake_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """Find the handshake failure in the group of a failed connection attempt."""
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            found = _handshake_error(exc)
-            if found is not None:
-                return found
-        elif isinstance(
-            exc,
-            trio_websocket.HandshakeError | trio_websocket.ConnectionClosed | OSError,
-        ):
-            return exc
-    return None
-
-
-async def run_transport(
+async def open_websocket(
     handshake: Handshake,
     *,
     connect_stream: StreamOpener | None,
     ssl_context: ssl.SSLContext | None,
     max_message_size: int,
     receive_buffer_size: int,
-    message_queue_size: int,
-    task_status: trio.TaskStatus[
-        trio_websocket.WebSocketConnection
-    ] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Open the stream, run the WebSocket handshake, and host trio-websocket's reader.
+) -> WebSocketClient:
+    """Open the stream and run the WebSocket handshake.
 
-    Start it with ``nursery.start``: it reports the open `WebSocketConnection`
-    and returns when the connection is over. trio-websocket raises a rejected
-    upgrade from its reader task, so the reader runs in a nursery of its own
-    here, and a failed handshake comes out of ``start()`` as one
-    `HandshakeError` rather than as an exception group.
+    Raises `HandshakeError` subclasses (`ConnectionRejected` with the status,
+    headers and body of a refused upgrade); the caller applies ``connect_timeout``.
+    The stream is closed on any failure, cancellation included.
     """
     extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in handshake.headers]
     host = (
@@ -192,27 +162,15 @@ async def run_transport(
             )
         else:
             stream = await trio.open_tcp_stream(handshake.host, handshake.port)
-    started = False
-    try:
-        async with trio.open_nursery() as nursery:
-            ws = await trio_websocket.wrap_client_stream(
-                nursery,
-                stream,  # type: ignore[arg-type]
-                host,
-                handshake.resource,
-                extra_headers=extra,
-                message_queue_size=message_queue_size,
+        try:
+            return await WebSocketClient.connect(
+                stream,
+                host=host,
+                resource=handshake.resource,
+                headers=extra,
                 max_message_size=max_message_size,
                 receive_buffer_size=receive_buffer_size,
             )
-            started = True
-            task_status.started(ws)
-    except BaseExceptionGroup as group:
-        failure = None if started else _handshake_error(group)
-        if failure is None:
+        except BaseException:
+            await trio.aclose_forcefully(stream)
             raise
-        with map_handshake_errors(handshake):
-            raise failure from None
-    finally:
-        # However we leave (cancelled, rejected, done), the stream is closed.
-        await trio.aclose_forcefully(stream)

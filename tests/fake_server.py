@@ -115,7 +115,12 @@ class FakeServer:
             )
             seen.closed.set()
             return
-        ws = await request.accept()
+        try:
+            ws = await request.accept()
+        except trio_websocket.ConnectionClosed:  # the client left mid-handshake
+            seen.close_code = 1006
+            seen.closed.set()
+            return
         try:
             if self.send_created:
                 await self.send(ws, {**SESSION_CREATED, "session": self.session})
