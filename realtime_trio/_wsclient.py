@@ -17,6 +17,7 @@ writes, including the pongs `get_message` sends).
 from __future__ import annotations
 
 import collections
+from typing import cast
 
 import trio
 from wsproto import ConnectionType, WSConnection
@@ -188,11 +189,12 @@ class WebSocketClient:
             if event.message_finished:
                 parts, self._parts, self._size = self._parts, [], 0
                 if isinstance(event, TextMessage):
+                    texts = cast("list[str]", parts)
                     self._pending.append(
-                        parts[0] if len(parts) == 1 else "".join(parts)
-                    )  # type: ignore[arg-type]
+                        texts[0] if len(texts) == 1 else "".join(texts)
+                    )
                 else:
-                    self._pending.append(b"".join(parts))  # type: ignore[arg-type]
+                    self._pending.append(b"".join(cast("list[bytes]", parts)))
         elif isinstance(event, Ping):
             await self._write(self._ws.send(event.response()))
         elif isinstance(event, CloseConnection):
