@@ -4,13 +4,14 @@ Task topology (all in one cancel scope, the connection's lifetime)::
 
     connect_realtime(nursery) ── nursery.start(conn._run)
       └ _run: private nursery
-          ├ _receive_task   ws.get_message → protocol.receive_message → events channel
+          ├ _receive_task   socket → wsproto frames → protocol.receive_message → events channel
           ├ _send_task      outgoing channel → ws.send_message
           ├ _audio_task     audio channel → pipeline (resample/encode, frame) → outgoing
           └ _expiry_task    logs a warning before the session's 60-minute cap
 
-The tasks only move data; parsing, state and framing live in `_protocol` and
-the audio modules. Tasks never let an ordinary exception escape: a failure of
+The tasks only move data; parsing, state and framing live in `_protocol`, the
+audio modules and wsproto (driven by `_wsclient`, which the receive task
+reads through directly: no reader task of its own). Tasks never let an ordinary exception escape: a failure of
 the network or the server ends the connection with a recorded terminal error
 (`ConnectionBroken`), which the next `receive` / `send` raises after every
 event received before it was delivered.
