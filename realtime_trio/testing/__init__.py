@@ -13,6 +13,8 @@ of a recorded connection); `Recorder` writes connections as JSONL.
 
 from __future__ import annotations
 
+from realtime_trio._util import fixup_module_metadata as _fixup_module_metadata
+
 from ._calls import SimCall as SimCall
 from ._recording import RecordedEvent as RecordedEvent
 from ._recording import Recorder as Recorder
@@ -60,16 +62,5 @@ __all__ = [
 ]
 
 
-def _fixup_module_metadata() -> None:
-    # Show the public names as realtime_trio.testing.X (reprs, tracebacks, docs).
-    for name in __all__:
-        obj = globals()[name]
-        module = getattr(obj, "__module__", "")
-        if module.startswith("realtime_trio.testing._") and hasattr(
-            obj, "__qualname__"
-        ):
-            obj.__module__ = __name__
-
-
-_fixup_module_metadata()
+_fixup_module_metadata(__name__, globals(), __all__)
 del _fixup_module_metadata
