@@ -32,8 +32,6 @@ class AudioControl:
     reset: bool = False
     #: The connection is closing: send what is left and stop (other senders may still be open).
     stop: bool = False
-    #: Set once the audio task has queued ``text`` for sending.
-    queued: trio.Event = attrs.field(factory=trio.Event, eq=False)
 
 
 AudioItem = bytes | AudioControl

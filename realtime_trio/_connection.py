@@ -23,7 +23,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, Literal, Protocol, final
 
 import attrs
@@ -112,7 +112,6 @@ class _Failure:
     """A failure delivered in order through the events channel."""
 
     error: Exception
-    terminal: bool
 
 
 @attrs.define(eq=False)
@@ -208,7 +207,6 @@ class RealtimeConnection(trio.abc.AsyncResource):
         self._pipeline: InputAudioPipeline | None = None
         self._pipeline_target: AudioFormat | None = None
         self._pipeline_session: object = None
-        self._peak_events = 0
         self.is_sideband = "call_id=" in handshake.resource
 
     def __repr__(self) -> str:
@@ -241,12 +239,11 @@ class RealtimeConnection(trio.abc.AsyncResource):
     def statistics(self) -> ConnectionStatistics:
         """Return a snapshot of the buffers and counters (never blocks)."""
         events = self._events_send.statistics()
-        peak = getattr(events, "peak_buffer_used", self._peak_events)
         audio_fmt = self._options.input_audio_format
         return ConnectionStatistics(
             events_buffered=events.current_buffer_used,
             max_buffered_events=self._options.max_buffered_events,
-            peak_events_buffered=peak,
+            peak_events_buffered=events.peak_buffer_used,
             messages_buffered=self._outgoing_send.statistics().current_buffer_used,
             audio_bytes_buffered=self._audio.buffered,
             audio_ms_buffered=self._audio.buffered * 1000 / audio_fmt.bytes_per_second,
@@ -287,28 +284,30 @@ class RealtimeConnection(trio.abc.AsyncResource):
                 (`CallEnded` on a sideband whose call ended).
             ConnectionClosed: we closed the connection.
         """
-        try:
+        with self._receiving():
             item = await self._events_recv.receive()
-        except trio.EndOfChannel:
-            if self._terminal is not None:
-                raise self._terminal from None
-            raise
-        except trio.ClosedResourceError:
-            raise ConnectionClosed(close_reason=self._close_reason) from None
-        if type(item) is _Failure:
-            raise item.error
-        return item  # type: ignore[return-value]
+        return self._unpack(item)
 
     def receive_nowait(self) -> Event:
         """Return the next server event if one is waiting, else raise `trio.WouldBlock`."""
-        try:
+        with self._receiving():
             item = self._events_recv.receive_nowait()
+        return self._unpack(item)
+
+    @contextlib.contextmanager
+    def _receiving(self) -> Iterator[None]:
+        """Map the events channel's end states to the connection's."""
+        try:
+            yield
         except trio.EndOfChannel:
             if self._terminal is not None:
                 raise self._terminal from None
             raise
         except trio.ClosedResourceError:
             raise ConnectionClosed(close_reason=self._close_reason) from None
+
+    @staticmethod
+    def _unpack(item: Event | _Failure) -> Event:
         if type(item) is _Failure:
             raise item.error
         return item  # type: ignore[return-value]
@@ -328,16 +327,6 @@ class RealtimeConnection(trio.abc.AsyncResource):
         self._check_usable()
         return self._protocol.send(event)
 
-    @staticmethod
-    def _is_audio_event(event: Record | Mapping[str, Any]) -> bool:
-        if isinstance(event, Mapping):
-            kind = event.get("type")
-            return isinstance(kind, str) and kind.startswith("input_audio_buffer.")
-        return isinstance(
-            event,
-            InputAudioBufferAppend | InputAudioBufferCommit | InputAudioBufferClear,
-        )
-
     async def send(self, event: Record | Mapping[str, Any]) -> None:
         """Send a client event (a record, or a plain dict for forward compatibility).
 
@@ -355,13 +344,8 @@ class RealtimeConnection(trio.abc.AsyncResource):
         """
         await trio.lowlevel.checkpoint_if_cancelled()
         text = self._encode(event)
-        if self._is_audio_event(event):
-            kind = event.get("type") if isinstance(event, Mapping) else type(event).TYPE
-            control = AudioControl(
-                text,
-                flush=kind == InputAudioBufferCommit.TYPE,
-                reset=kind == InputAudioBufferClear.TYPE,
-            )
+        control = self._audio_control(event, text)
+        if control is not None:
             self._put_audio_control(control)
             await trio.lowlevel.cancel_shielded_checkpoint()
             return
@@ -373,20 +357,36 @@ class RealtimeConnection(trio.abc.AsyncResource):
     def send_nowait(self, event: Record | Mapping[str, Any]) -> None:
         """Send a client event now, or raise `trio.WouldBlock` if the outgoing buffer is full."""
         text = self._encode(event)
-        if self._is_audio_event(event):
-            kind = event.get("type") if isinstance(event, Mapping) else type(event).TYPE
-            self._put_audio_control(
-                AudioControl(
-                    text,
-                    flush=kind == InputAudioBufferCommit.TYPE,
-                    reset=kind == InputAudioBufferClear.TYPE,
-                )
-            )
+        control = self._audio_control(event, text)
+        if control is not None:
+            self._put_audio_control(control)
             return
         try:
             self._outgoing_send.send_nowait(text)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise self._terminal_error() from None
+
+    @staticmethod
+    def _audio_control(
+        event: Record | Mapping[str, Any], text: str
+    ) -> AudioControl | None:
+        """The audio-task marker for an ``input_audio_buffer.*`` event (None for others)."""
+        if isinstance(event, Mapping):
+            kind = event.get("type")
+        elif isinstance(
+            event,
+            InputAudioBufferAppend | InputAudioBufferCommit | InputAudioBufferClear,
+        ):
+            kind = type(event).TYPE
+        else:
+            return None
+        if not (isinstance(kind, str) and kind.startswith("input_audio_buffer.")):
+            return None
+        return AudioControl(
+            text,
+            flush=kind == InputAudioBufferCommit.TYPE,
+            reset=kind == InputAudioBufferClear.TYPE,
+        )
 
     def _put_audio_control(self, control: AudioControl) -> None:
         try:
@@ -660,7 +660,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
                 try:
                     event = self._protocol.receive_message(message)
                 except RemoteProtocolError as exc:
-                    self._preread.append(_Failure(exc, terminal=False))
+                    self._preread.append(_Failure(exc))
                     continue
                 self._preread.append(event)
         if scope.cancelled_caught:
@@ -693,7 +693,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
                     event = protocol.receive_message(message)
                 except RemoteProtocolError as exc:
                     logger.warning("%r: malformed server message: %s", self, exc)
-                    await events.send(_Failure(exc, terminal=False))
+                    await events.send(_Failure(exc))
                     continue
                 if type(event) is not delta_type and self._waiters:
                     self._dispatch(event)
@@ -739,7 +739,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
             self,
             self._close_reason,
         )
-        await events.send(_Failure(error, terminal=True))
+        await events.send(_Failure(error))
 
     async def _send_task(self) -> None:
         ws = self._ws
@@ -831,7 +831,6 @@ class RealtimeConnection(trio.abc.AsyncResource):
                         self._pipeline_session = None
                     if item.text is not None:
                         await put(item.text)
-                    item.queued.set()
                 # Stopped (closing) or every sender closed: send the last partial frame.
                 if self._pipeline is not None and self._terminal is None:
                     rest = self._flush_pipeline(self._pipeline)
