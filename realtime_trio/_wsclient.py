@@ -173,7 +173,7 @@ class WebSocketClient:
                 self._ws.receive_data(bytes(data))
                 for event in self._ws.events():
                     await self._handle(event)
-                    if self.closed is not None:
+                    if self._closed_event.is_set():
                         break  # nothing after a close (or a refused message) counts
             except WsRemoteProtocolError as exc:
                 await self._fail(1002, f"protocol error: {exc}")
