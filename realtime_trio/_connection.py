@@ -343,26 +343,36 @@ class RealtimeConnection(trio.abc.AsyncResource):
             ConnectionClosed / ConnectionBroken: the connection is over.
         """
         await trio.lowlevel.checkpoint_if_cancelled()
-        text = self._encode(event)
-        control = self._audio_control(event, text)
-        if control is not None:
-            self._put_audio_control(control)
+        text = self._queue_nowait(event)
+        if text is None:
             await trio.lowlevel.cancel_shielded_checkpoint()
-            return
-        try:
-            await self._outgoing_send.send(text)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            raise self._terminal_error() from None
+        else:
+            await self._queue(text)
 
     def send_nowait(self, event: Record | Mapping[str, Any]) -> None:
         """Send a client event now, or raise `trio.WouldBlock` if the outgoing buffer is full."""
+        if self._queue_nowait(event) is not None:
+            raise trio.WouldBlock
+
+    def _queue_nowait(self, event: Record | Mapping[str, Any]) -> str | None:
+        """Encode and queue ``event``; return its text, unqueued, if the buffer is full."""
         text = self._encode(event)
         control = self._audio_control(event, text)
         if control is not None:
             self._put_audio_control(control)
-            return
+            return None
         try:
             self._outgoing_send.send_nowait(text)
+        except trio.WouldBlock:
+            return text
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise self._terminal_error() from None
+        return None
+
+    async def _queue(self, text: str) -> None:
+        """Queue ``text``, waiting for room (backpressure)."""
+        try:
+            await self._outgoing_send.send(text)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise self._terminal_error() from None
 
@@ -421,10 +431,14 @@ class RealtimeConnection(trio.abc.AsyncResource):
         if not isinstance(event_id, str):
             event_id = self._protocol.next_event_id()
             event = attrs.evolve(event, event_id=event_id)  # type: ignore[call-arg]
+        await trio.lowlevel.checkpoint_if_cancelled()
         waiter = _Waiter(event_id, matches)
         self._waiters.append(waiter)
         try:
-            await self.send(event)
+            # The wait for the answer is the checkpoint: queue without one.
+            text = self._queue_nowait(event)
+            if text is not None:
+                await self._queue(text)
             await waiter.done.wait()
         finally:
             if waiter in self._waiters:
@@ -747,7 +761,14 @@ class RealtimeConnection(trio.abc.AsyncResource):
         recorder = self._options.recorder
         try:
             with self._outgoing_recv as outgoing:
-                async for text in outgoing:
+                while True:
+                    # Every write is a checkpoint: take a queued message
+                    # without another trip through the scheduler, wait only
+                    # when there is none.
+                    try:
+                        text = outgoing.receive_nowait()
+                    except trio.WouldBlock:
+                        text = await outgoing.receive()
                     if recorder is not None:
                         recorder.record("client", text)
                     try:
@@ -765,6 +786,8 @@ class RealtimeConnection(trio.abc.AsyncResource):
                             )
                             self._fail_waiters(self._terminal)
                         return
+        except trio.EndOfChannel:
+            pass  # closing: everything queued was sent
         finally:
             self._send_done.set()
 

@@ -226,13 +226,20 @@ class WebSocketClient:
 
     async def _write(self, data: bytes, *, reason: CloseReason | None = None) -> None:
         """Write ``data``; a dead socket closes the connection (with ``reason``, or 1006)."""
-        async with self._write_lock:
-            try:
-                await self._stream.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                lost = reason or CloseReason(1006, None)
-                await self._finish(lost)
-                raise WebSocketClosed(lost) from exc
+        lock = self._write_lock
+        try:
+            # send_all is the checkpoint; the lock need not be another one.
+            lock.acquire_nowait()
+        except trio.WouldBlock:
+            await lock.acquire()
+        try:
+            await self._stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            lost = reason or CloseReason(1006, None)
+            await self._finish(lost)
+            raise WebSocketClosed(lost) from exc
+        finally:
+            lock.release()
 
     # --- closing ------------------------------------------------------------------
 

@@ -651,7 +651,25 @@ async def test_checkpoints(server: FakeServer) -> None:
             conn.statistics()
             assert isinstance(conn.receive_nowait(), events.ResponseCreated)
         with trio.testing.assert_checkpoints():
+            await conn.update_session({"type": "realtime", "instructions": "x"})
+        with trio.testing.assert_checkpoints():
             await conn.aclose()
+
+
+async def test_calls_cancelled_before_they_start_send_nothing(
+    server: FakeServer,
+) -> None:
+    async with connect(server) as conn:
+        sent = conn.statistics().events_sent
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await conn.update_session({"type": "realtime", "instructions": "x"})
+        assert scope.cancelled_caught
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await conn.send(events.ResponseCreate())
+        assert scope.cancelled_caught
+        assert conn.statistics().events_sent == sent
 
 
 # --- secrets -------------------------------------------------------------------
