@@ -23,7 +23,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, Protocol, final
 
 import attrs
@@ -284,33 +284,30 @@ class RealtimeConnection(trio.abc.AsyncResource):
                 (`CallEnded` on a sideband whose call ended).
             ConnectionClosed: we closed the connection.
         """
-        with self._receiving():
-            item = await self._events_recv.receive()
-        return self._unpack(item)
-
-    def receive_nowait(self) -> Event:
-        """Return the next server event if one is waiting, else raise `trio.WouldBlock`."""
-        with self._receiving():
-            item = self._events_recv.receive_nowait()
-        return self._unpack(item)
-
-    @contextlib.contextmanager
-    def _receiving(self) -> Iterator[None]:
-        """Map the events channel's end states to the connection's."""
         try:
-            yield
-        except trio.EndOfChannel:
-            if self._terminal is not None:
-                raise self._terminal from None
-            raise
-        except trio.ClosedResourceError:
-            raise ConnectionClosed(close_reason=self._close_reason) from None
-
-    @staticmethod
-    def _unpack(item: Event | _Failure) -> Event:
+            item = await self._events_recv.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError) as exc:
+            raise self._receive_error(exc) from None
         if type(item) is _Failure:
             raise item.error
         return item  # type: ignore[return-value]
+
+    def receive_nowait(self) -> Event:
+        """Return the next server event if one is waiting, else raise `trio.WouldBlock`."""
+        try:
+            item = self._events_recv.receive_nowait()
+        except (trio.EndOfChannel, trio.ClosedResourceError) as exc:
+            raise self._receive_error(exc) from None
+        if type(item) is _Failure:
+            raise item.error
+        return item  # type: ignore[return-value]
+
+    def _receive_error(self, exc: Exception) -> Exception:
+        """What receiving raises when the events channel has ended (an inline
+        try/except, not a context manager: this is the streaming hot path)."""
+        if isinstance(exc, trio.ClosedResourceError):
+            return ConnectionClosed(close_reason=self._close_reason)
+        return self._terminal if self._terminal is not None else exc
 
     def __aiter__(self) -> RealtimeConnection:
         return self
