@@ -191,6 +191,13 @@ class RealtimeConnection(trio.abc.AsyncResource):
         self._events_send, self._events_recv = trio.open_memory_channel[
             Event | _Failure
         ](options.max_buffered_events)
+        # The receive task parks here when the events buffer is full, until
+        # the consumer has taken it down to the low-water mark (-1: unbuffered).
+        self._room = trio.lowlevel.ParkingLot()
+        self._low_water = (
+            options.max_buffered_events // 2 if options.max_buffered_events else -1
+        )
+        self._takes_until_room = 0
         self._outgoing_send, self._outgoing_recv = trio.open_memory_channel[str](
             options.max_buffered_messages
         )
@@ -288,6 +295,8 @@ class RealtimeConnection(trio.abc.AsyncResource):
             item = await self._events_recv.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError) as exc:
             raise self._receive_error(exc) from None
+        if self._room:
+            self._make_room()
         if type(item) is _Failure:
             raise item.error
         return item  # type: ignore[return-value]
@@ -298,9 +307,17 @@ class RealtimeConnection(trio.abc.AsyncResource):
             item = self._events_recv.receive_nowait()
         except (trio.EndOfChannel, trio.ClosedResourceError) as exc:
             raise self._receive_error(exc) from None
+        if self._room:
+            self._make_room()
         if type(item) is _Failure:
             raise item.error
         return item  # type: ignore[return-value]
+
+    def _make_room(self) -> None:
+        """Wake the receive task once the consumer has drained the buffer to low water."""
+        self._takes_until_room -= 1
+        if self._takes_until_room <= 0:
+            self._room.unpark_all()
 
     def _receive_error(self, exc: Exception) -> Exception:
         """What receiving raises when the events channel has ended (an inline
@@ -714,7 +731,31 @@ class RealtimeConnection(trio.abc.AsyncResource):
                 try:
                     events.send_nowait(event)
                 except trio.WouldBlock:
-                    await events.send(event)
+                    await self._deliver_when_room(events, event)
+
+    async def _deliver_when_room(
+        self, events: trio.MemorySendChannel[Event | _Failure], event: Event
+    ) -> None:
+        """The buffer is full: deliver ``event`` once the consumer has made room.
+
+        Waiting for one free slot would wake this task once per event taken
+        (and put it back to sleep at once); waiting for low water (half the
+        buffer) wakes it once per half buffer, and it refills without a
+        scheduler trip per event. Only this task sends on the channel, so the
+        room found on waking is still there.
+        """
+        if self._low_water < 0:
+            await events.send(event)  # unbuffered: a direct hand-over
+            return
+        while True:
+            # The buffer is full: low water is this many events away.
+            self._takes_until_room = self._options.max_buffered_events - self._low_water
+            await self._room.park()
+            try:
+                events.send_nowait(event)
+            except trio.WouldBlock:
+                continue
+            return
 
     async def _on_closed(
         self, reason: Any, events: trio.MemorySendChannel[Event | _Failure]

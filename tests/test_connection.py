@@ -715,6 +715,53 @@ async def test_slow_consumer_stalls_the_reader_with_bounded_memory(
         assert received == 201
 
 
+async def test_a_full_buffer_is_refilled_from_low_water_not_per_event(
+    nursery: trio.Nursery,
+) -> None:
+    async def flood(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
+        for i in range(100):
+            await ws.send_message(
+                json.dumps({"type": "input_audio_buffer.cleared", "event_id": f"e{i}"})
+            )
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script=flood)
+    async with connect(server, max_buffered_events=8) as conn:
+        await trio.testing.wait_all_tasks_blocked()
+        assert conn.statistics().events_buffered == 8
+        got = []
+        # Taking events down to low water (4 of 8) does not wake the reader...
+        for taken in range(1, 5):
+            got.append(conn.receive_nowait())
+            await trio.testing.wait_all_tasks_blocked()
+            if taken < 4:
+                assert conn.statistics().events_buffered == 8 - taken
+        # ...reaching it does: the buffer is full again, in order.
+        assert conn.statistics().events_buffered == 8
+        for _ in range(97):
+            got.append(await conn.receive())
+        assert isinstance(got[0], events.SessionCreated)
+        assert [e.event_id for e in got[1:]] == [f"e{i}" for i in range(100)]  # type: ignore[union-attr]
+
+
+async def test_an_unbuffered_connection_hands_events_over_directly(
+    nursery: trio.Nursery,
+) -> None:
+    async def flood(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
+        for i in range(20):
+            await ws.send_message(
+                json.dumps({"type": "input_audio_buffer.cleared", "event_id": f"e{i}"})
+            )
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, script=flood)
+    async with connect(server, max_buffered_events=0) as conn:
+        assert isinstance(await conn.receive(), events.SessionCreated)
+        ids = [(await conn.receive()).event_id for _ in range(20)]  # type: ignore[union-attr]
+        assert ids == [f"e{i}" for i in range(20)]
+        assert conn.statistics().peak_events_buffered == 0
+
+
 async def test_messages_larger_than_one_mib(nursery: trio.Nursery) -> None:
     huge = "x" * (3 * 2**20)
 
