@@ -295,11 +295,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
             item = await self._events_recv.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError) as exc:
             raise self._receive_error(exc) from None
-        if self._room:
-            self._make_room()
-        if type(item) is _Failure:
-            raise item.error
-        return item  # type: ignore[return-value]
+        return self._taken(item)
 
     def receive_nowait(self) -> Event:
         """Return the next server event if one is waiting, else raise `trio.WouldBlock`."""
@@ -307,17 +303,17 @@ class RealtimeConnection(trio.abc.AsyncResource):
             item = self._events_recv.receive_nowait()
         except (trio.EndOfChannel, trio.ClosedResourceError) as exc:
             raise self._receive_error(exc) from None
+        return self._taken(item)
+
+    def _taken(self, item: Event | _Failure) -> Event:
+        """The consumer took ``item``: wake the receive task at low water, unwrap."""
         if self._room:
-            self._make_room()
+            self._takes_until_room -= 1
+            if self._takes_until_room <= 0:
+                self._room.unpark_all()
         if type(item) is _Failure:
             raise item.error
         return item  # type: ignore[return-value]
-
-    def _make_room(self) -> None:
-        """Wake the receive task once the consumer has drained the buffer to low water."""
-        self._takes_until_room -= 1
-        if self._takes_until_room <= 0:
-            self._room.unpark_all()
 
     def _receive_error(self, exc: Exception) -> Exception:
         """What receiving raises when the events channel has ended (an inline

@@ -690,17 +690,23 @@ async def test_api_key_never_logged_or_shown(
 # --- backpressure and big messages -----------------------------------------------
 
 
-async def test_slow_consumer_stalls_the_reader_with_bounded_memory(
-    nursery: trio.Nursery,
-) -> None:
-    async def flood(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
-        for i in range(200):
+def flood(count: int) -> Any:
+    """A server script that sends ``count`` events (ids e0, e1, ...) at once."""
+
+    async def script(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
+        for i in range(count):
             await ws.send_message(
                 json.dumps({"type": "input_audio_buffer.cleared", "event_id": f"e{i}"})
             )
         await trio.sleep_forever()
 
-    server = FakeServer(nursery, script=flood)
+    return script
+
+
+async def test_slow_consumer_stalls_the_reader_with_bounded_memory(
+    nursery: trio.Nursery,
+) -> None:
+    server = FakeServer(nursery, script=flood(200))
     async with connect(server, max_buffered_events=8) as conn:
         await trio.testing.wait_all_tasks_blocked()
         stats = conn.statistics()
@@ -718,14 +724,7 @@ async def test_slow_consumer_stalls_the_reader_with_bounded_memory(
 async def test_a_full_buffer_is_refilled_from_low_water_not_per_event(
     nursery: trio.Nursery,
 ) -> None:
-    async def flood(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
-        for i in range(100):
-            await ws.send_message(
-                json.dumps({"type": "input_audio_buffer.cleared", "event_id": f"e{i}"})
-            )
-        await trio.sleep_forever()
-
-    server = FakeServer(nursery, script=flood)
+    server = FakeServer(nursery, script=flood(100))
     async with connect(server, max_buffered_events=8) as conn:
         await trio.testing.wait_all_tasks_blocked()
         assert conn.statistics().events_buffered == 8
@@ -747,14 +746,7 @@ async def test_a_full_buffer_is_refilled_from_low_water_not_per_event(
 async def test_an_unbuffered_connection_hands_events_over_directly(
     nursery: trio.Nursery,
 ) -> None:
-    async def flood(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
-        for i in range(20):
-            await ws.send_message(
-                json.dumps({"type": "input_audio_buffer.cleared", "event_id": f"e{i}"})
-            )
-        await trio.sleep_forever()
-
-    server = FakeServer(nursery, script=flood)
+    server = FakeServer(nursery, script=flood(20))
     async with connect(server, max_buffered_events=0) as conn:
         assert isinstance(await conn.receive(), events.SessionCreated)
         ids = [(await conn.receive()).event_id for _ in range(20)]  # type: ignore[union-attr]
