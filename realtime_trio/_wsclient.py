@@ -152,8 +152,13 @@ class WebSocketClient:
                         raise WebSocketRejected(status, reject_headers, bytes(body))
             if rest:
                 data, rest = rest, b""
-            else:
-                data = await _receive_during_handshake(stream, receive_buffer_size)
+                continue
+            data = bytes(await stream.receive_some(receive_buffer_size))
+            if not data and status:
+                # A rejection whose body ends with the connection.
+                raise WebSocketRejected(status, reject_headers, bytes(body))
+            if not data:
+                raise _closed_during_handshake()
 
     # --- receiving ----------------------------------------------------------------
 
@@ -285,7 +290,11 @@ class WebSocketClient:
 async def _receive_during_handshake(stream: trio.abc.Stream, size: int) -> bytes:
     data = await stream.receive_some(size)
     if not data:
-        raise WebSocketClosed(
-            CloseReason(1006, "the server closed the connection during the handshake")
-        )
+        raise _closed_during_handshake()
     return bytes(data)
+
+
+def _closed_during_handshake() -> WebSocketClosed:
+    return WebSocketClosed(
+        CloseReason(1006, "the server closed the connection during the handshake")
+    )

@@ -196,6 +196,18 @@ async def test_a_rejection_body_split_across_reads() -> None:
     assert ("x-why", "key") in error.headers
 
 
+async def test_a_rejection_whose_body_ends_with_the_connection() -> None:
+    async def script(server: RawServer) -> None:
+        await server.read_request()
+        await server.stream.send_all(b"HTTP/1.1 429 Too Many Requests\r\n\r\nslow ")
+        await server.stream.send_all(b"down")
+        await server.stream.aclose()
+
+    error = await refusal(script)
+    assert isinstance(error, WebSocketRejected)
+    assert (error.status_code, error.body) == (429, b"slow down")
+
+
 async def test_a_rejection_without_a_body() -> None:
     async def script(server: RawServer) -> None:
         await server.read_request()
