@@ -198,6 +198,8 @@ class RealtimeConnection(trio.abc.AsyncResource):
             options.max_buffered_events // 2 if options.max_buffered_events else -1
         )
         self._takes_until_room = 0
+        self._delivery_scope: trio.CancelScope | None = None
+        self._dropped_while_closing = 0
         self._outgoing_send, self._outgoing_recv = trio.open_memory_channel[str](
             options.max_buffered_messages
         )
@@ -703,7 +705,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
         delta_type = sev.ResponseOutputAudioDelta
         with self._events_send as events:
             for item in self._preread:
-                await events.send(item)
+                await self._deliver(events, item)
             self._preread.clear()
             while True:
                 try:
@@ -717,7 +719,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
                     event = protocol.receive_message(message)
                 except RemoteProtocolError as exc:
                     logger.warning("%r: malformed server message: %s", self, exc)
-                    await events.send(_Failure(exc))
+                    await self._deliver(events, _Failure(exc))
                     continue
                 if type(event) is not delta_type and self._waiters:
                     self._dispatch(event)
@@ -726,32 +728,50 @@ class RealtimeConnection(trio.abc.AsyncResource):
                 # is room, and wait (backpressure) only when there is not.
                 try:
                     events.send_nowait(event)
-                except trio.WouldBlock:
-                    await self._deliver_when_room(events, event)
+                except (trio.WouldBlock, trio.BrokenResourceError):
+                    await self._deliver(events, event)
 
-    async def _deliver_when_room(
-        self, events: trio.MemorySendChannel[Event | _Failure], event: Event
+    async def _deliver(
+        self, events: trio.MemorySendChannel[Event | _Failure], item: Event | _Failure
     ) -> None:
-        """The buffer is full: deliver ``event`` once the consumer has made room.
+        """Queue ``item`` for the consumer, waiting for room when the buffer is full.
 
-        Waiting for one free slot would wake this task once per event taken
-        (and put it back to sleep at once); waiting for low water (half the
-        buffer) wakes it once per half buffer, and it refills without a
-        scheduler trip per event. Only this task sends on the channel, so the
-        room found on waking is still there.
+        A full buffer is refilled from low water (half the buffer): waiting
+        for one free slot would wake this task once per event taken (and put
+        it back to sleep at once); waiting for low water wakes it once per
+        half buffer. Only this task sends on the channel, so the room found
+        on waking is still there.
+
+        Once the connection is closing, an item that does not fit is dropped
+        (nobody will read it), so that this task goes on reading the socket
+        and the closing handshake completes: `aclose` cancels the wait.
         """
-        if self._low_water < 0:
-            await events.send(event)  # unbuffered: a direct hand-over
-            return
-        while True:
-            # The buffer is full: low water is this many events away.
-            self._takes_until_room = self._options.max_buffered_events - self._low_water
-            await self._room.park()
+        with trio.CancelScope() as scope:
+            self._delivery_scope = scope
+            if self._closing:
+                scope.cancel()
             try:
-                events.send_nowait(event)
+                events.send_nowait(item)
             except trio.WouldBlock:
-                continue
-            return
+                if self._low_water < 0:
+                    await events.send(item)  # unbuffered: a direct hand-over
+                else:
+                    while True:
+                        # The buffer is full: low water is this many takes away.
+                        self._takes_until_room = (
+                            self._options.max_buffered_events - self._low_water
+                        )
+                        await self._room.park()
+                        try:
+                            events.send_nowait(item)
+                        except trio.WouldBlock:
+                            continue
+                        break
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # aclose() closed the consumer's end: nobody will read it
+        self._delivery_scope = None
+        if scope.cancelled_caught:
+            self._dropped_while_closing += 1
 
     async def _on_closed(
         self, reason: Any, events: trio.MemorySendChannel[Event | _Failure]
@@ -787,7 +807,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
             self,
             self._close_reason,
         )
-        await events.send(_Failure(error))
+        await self._deliver(events, _Failure(error))
 
     async def _send_task(self) -> None:
         ws = self._ws
@@ -925,6 +945,12 @@ class RealtimeConnection(trio.abc.AsyncResource):
     # --- closing --------------------------------------------------------------
 
     def _finish(self) -> None:
+        if self._dropped_while_closing:
+            logger.debug(
+                "%r: discarded %d events that arrived while closing with a full buffer",
+                self,
+                self._dropped_while_closing,
+            )
         self._protocol.connection_closed()
         self._closing = True
         self._fail_waiters(self._terminal_error())
@@ -945,6 +971,10 @@ class RealtimeConnection(trio.abc.AsyncResource):
             return
         self._closing = True
         self._protocol.start_closing()
+        if self._delivery_scope is not None:
+            # The receive task waits for room nobody will make: let it read
+            # on, so that the server's close frame is seen.
+            self._delivery_scope.cancel()
         # Senders refuse new audio from now on; the audio task sends what is
         # queued up to this marker, then the rest of the last frame, and stops.
         with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):

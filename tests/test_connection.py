@@ -691,14 +691,16 @@ async def test_api_key_never_logged_or_shown(
 
 
 def flood(count: int) -> Any:
-    """A server script that sends ``count`` events (ids e0, e1, ...) at once."""
+    """A server script that sends ``count`` events (ids e0, e1, ...) at once,
+    then reads until the client closes."""
 
     async def script(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
         for i in range(count):
             await ws.send_message(
                 json.dumps({"type": "input_audio_buffer.cleared", "event_id": f"e{i}"})
             )
-        await trio.sleep_forever()
+        while True:
+            await ws.get_message()
 
     return script
 
@@ -752,6 +754,28 @@ async def test_an_unbuffered_connection_hands_events_over_directly(
         ids = [(await conn.receive()).event_id for _ in range(20)]  # type: ignore[union-attr]
         assert ids == [f"e{i}" for i in range(20)]
         assert conn.statistics().peak_events_buffered == 0
+
+
+@pytest.mark.parametrize("max_buffered_events", [8, 0])
+async def test_leaving_while_the_buffer_is_full_closes_cleanly_at_once(
+    nursery: trio.Nursery,
+    autojump_clock: trio.testing.MockClock,
+    max_buffered_events: int,
+) -> None:
+    # Breaking out of `async for` mid-stream leaves the reader waiting for
+    # room; closing must not wait for it (close_timeout) nor abort.
+    server = FakeServer(nursery, script=flood(500))
+    start = trio.current_time()
+    async with connect(server, max_buffered_events=max_buffered_events) as conn:
+        async for event in conn:
+            if isinstance(event, events.InputAudioBufferCleared):
+                break
+        await trio.testing.wait_all_tasks_blocked()
+    assert trio.current_time() - start < 1
+    with trio.fail_after(1):
+        await server.connections[0].closed.wait()
+    assert server.connections[0].close_code == 1000
+    assert conn.close_reason is not None and conn.close_reason.code == 1000
 
 
 async def test_messages_larger_than_one_mib(nursery: trio.Nursery) -> None:
