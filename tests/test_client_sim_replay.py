@@ -157,6 +157,27 @@ async def test_record_our_client_then_replay_it(
     assert len(appends) == 13
 
 
+async def test_a_helper_gets_a_server_error_for_what_the_replay_lacks(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "client.jsonl"
+    sim = RealtimeSimulator()
+    with Recorder(path) as recorder:
+        async with connect(sim, nursery) as conn:
+            recorder.record("server", await conn.receive())
+    strict = RealtimeSimulator(scenario=Replay.load(path, unrecorded="error"))
+    async with connect(strict, nursery) as conn:
+        with pytest.raises(realtime_trio.ServerError) as info:
+            await conn.update_session({"type": "realtime", "instructions": "new"})
+        assert info.value.code == "replay_unrecorded_event"
+    # By default the event is ignored: the helper waits, until the caller's scope ends it.
+    lenient = RealtimeSimulator(scenario=Replay.load(path))
+    async with connect(lenient, nursery) as conn:
+        with trio.move_on_after(5) as scope:
+            await conn.update_session({"type": "realtime", "instructions": "new"})
+        assert scope.cancelled_caught
+
+
 async def test_record_dir_is_created_when_missing(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, tmp_path: Path
 ) -> None:

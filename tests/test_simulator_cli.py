@@ -54,6 +54,9 @@ def test_simulate_arguments() -> None:
     ) == (8765, ["a", "b"], True, 0.3, "s.json")
     with pytest.raises(SystemExit):
         parser.parse_args(["--scenario", "a.json", "--replay", "b.jsonl"])
+    args = parser.parse_args(["--replay", "b.jsonl", "--replay-unrecorded", "error"])
+    assert (args.replay, args.replay_unrecorded) == ("b.jsonl", "error")
+    assert parser.parse_args([]).replay_unrecorded == "ignore"
 
 
 def test_the_example_scenario_loads() -> None:

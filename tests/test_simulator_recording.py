@@ -196,3 +196,57 @@ async def test_replay_replays_a_server_close(tmp_path: Path) -> None:
         with pytest.raises(trio_websocket.ConnectionClosed) as info:
             await recv(ws)
         assert info.value.reason is not None and info.value.reason.code == 4321
+
+
+def _one_response_recording(path: Path) -> Path:
+    lines = [
+        {
+            "t": 0,
+            "direction": "server",
+            "event": {
+                "type": "session.created",
+                "event_id": "e0",
+                "session": {"type": "realtime"},
+            },
+        },
+        {"t": 1, "direction": "client", "event": {"type": "response.create"}},
+        {
+            "t": 2,
+            "direction": "server",
+            "event": {"type": "future.event", "event_id": "e1"},
+        },
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return path
+
+
+async def test_replay_can_answer_unrecorded_client_events_with_an_error(
+    tmp_path: Path,
+) -> None:
+    replay = Replay.load(
+        _one_response_recording(tmp_path / "r.jsonl"), unrecorded="error"
+    )
+    async with open_simulator(scenario=replay) as sim, ws_connect(sim) as ws:
+        assert (await recv(ws))["event_id"] == "e0"
+        await send(ws, {"type": "session.update", "event_id": "c1", "session": {}})
+        error = await recv(ws)
+        assert error["type"] == "error"
+        assert error["error"]["code"] == "replay_unrecorded_event"
+        assert error["error"]["event_id"] == "c1"
+        assert "'session.update'" in error["error"]["message"]
+        # The recording still plays on; once used up, response.create is unrecorded too.
+        await send(ws, {"type": "response.create"})
+        assert (await recv(ws))["event_id"] == "e1"
+        await send(ws, {"type": "response.create", "event_id": "c2"})
+        assert (await recv(ws))["error"]["event_id"] == "c2"
+        # Appends are matched by bytes and never answered with an error.
+        await send(
+            ws, {"type": "input_audio_buffer.append", "audio": encode_audio(b"\0\0")}
+        )
+        await send(ws, {"type": "response.cancel", "event_id": "c3"})
+        assert (await recv(ws))["error"]["event_id"] == "c3"
+
+
+def test_replay_refuses_an_unknown_unrecorded_policy(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unrecorded"):
+        Replay.load(_one_response_recording(tmp_path / "r.jsonl"), unrecorded="raise")  # type: ignore[arg-type]

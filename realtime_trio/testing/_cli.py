@@ -37,6 +37,12 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--replay", metavar="FILE", help="serve this JSONL recording back"
     )
     parser.add_argument(
+        "--replay-unrecorded",
+        choices=("ignore", "error"),
+        default="ignore",
+        help="with --replay: what a client event the recording lacks gets (default: ignore)",
+    )
+    parser.add_argument(
         "--realtime",
         action="store_true",
         help="pace output audio in real time (default: as fast as possible)",
@@ -83,7 +89,7 @@ async def run_simulate(args: argparse.Namespace) -> None:
     if args.scenario:
         scenario = Scenario.load(args.scenario)
     elif args.replay:
-        scenario = Replay.load(args.replay)
+        scenario = Replay.load(args.replay, unrecorded=args.replay_unrecorded)
     async with open_simulator(
         host=args.host,
         port=args.port,

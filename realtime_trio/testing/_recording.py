@@ -22,7 +22,9 @@ Replay
 `Replay` serves a recording back: on connect it sends the server events
 recorded before the first client event; then each client event releases the
 server events recorded after the next recorded client event of the same
-type (recorded client events skipped on the way are dropped). Appends are
+type (recorded client events skipped on the way are dropped). A client event
+with no recorded match left is ignored, or answered with an ``error`` event
+when ``unrecorded="error"``. Appends are
 matched by audio bytes rather than by count, so the client may chunk its
 audio differently: the events recorded after a recorded append are released
 once the client has appended at least as many bytes in total. Elided audio
@@ -287,11 +289,25 @@ class Replay:
 
     Attributes:
         events: The recording.
+        unrecorded: What a client event the rest of the recording does not
+            contain gets: ``"ignore"`` (the default: nothing, so a client
+            may send more than it did when recorded) or ``"error"`` (an
+            ``error`` event with code ``replay_unrecorded_event`` and the
+            client's ``event_id``, so that a helper waiting for an answer
+            raises `ServerError` instead of waiting).
     """
 
     events: tuple[RecordedEvent, ...] = attrs.field(converter=_events)
+    unrecorded: Literal["ignore", "error"] = attrs.field(
+        default="ignore", validator=attrs.validators.in_(("ignore", "error"))
+    )
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Replay:
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        unrecorded: Literal["ignore", "error"] = "ignore",
+    ) -> Replay:
         """Read a JSONL recording."""
-        return cls(events=load_recording(path))
+        return cls(events=load_recording(path), unrecorded=unrecorded)

@@ -8,8 +8,10 @@ import attrs
 
 from realtime_trio._b64 import decode_audio
 from realtime_trio._serde import get_codec
-from realtime_trio._server_events import ServerEvent, UnknownEvent
+from realtime_trio._server_events import ErrorEvent, ServerEvent, UnknownEvent
 
+from ._api_errors import ApiError
+from ._ids import IdFactory
 from ._recording import RecordedEvent, Replay
 from ._response_run import ResponseRun
 from ._scenario import CloseConnection
@@ -55,6 +57,8 @@ class ReplaySession:
         self._appended = 0
         self._format = "audio/pcm"
         self._codec = get_codec()
+        self._unrecorded = replay.unrecorded
+        self._ids = IdFactory(0, "replay")
         self.session: dict[str, Any] = {}
         self.last_client_event: Any = None
 
@@ -121,6 +125,15 @@ class ReplaySession:
             if segments[index].trigger == kind:
                 self._cursor = index + 1
                 return self._release(segments[index])
+        if self._unrecorded == "error":
+            event_id = obj.get("event_id")
+            error = ApiError(
+                f"the recording has no {kind!r} client event left to answer",
+                code="replay_unrecorded_event",
+                param="type",
+            )
+            detail = error.detail(event_id if isinstance(event_id, str) else None)
+            return [Emit(ErrorEvent(event_id=self._ids.event(), error=detail))]
         return []
 
     def next_deadline(self) -> float | None:
