@@ -163,8 +163,8 @@ async def test_record_then_replay(tmp_path: Path) -> None:
             assert set(decode_audio(after["delta"])) == {0}
 
 
-async def test_replay_replays_a_server_close(tmp_path: Path) -> None:
-    path = tmp_path / "closed.jsonl"
+def _one_response_recording(path: Path, *more: dict[str, Any]) -> Path:
+    """session.created, then one response.create answered by a future event."""
     lines = [
         {
             "t": 0,
@@ -181,9 +181,17 @@ async def test_replay_replays_a_server_close(tmp_path: Path) -> None:
             "direction": "server",
             "event": {"type": "future.event", "event_id": "e1", "x": 1},
         },
-        {"t": 3, "direction": "server", "close": {"code": 4321, "reason": "bye"}},
+        *more,
     ]
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return path
+
+
+async def test_replay_replays_a_server_close(tmp_path: Path) -> None:
+    path = _one_response_recording(
+        tmp_path / "closed.jsonl",
+        {"t": 3, "direction": "server", "close": {"code": 4321, "reason": "bye"}},
+    )
     import trio_websocket
 
     async with open_simulator(scenario=Replay.load(path)) as sim, ws_connect(sim) as ws:
@@ -196,28 +204,6 @@ async def test_replay_replays_a_server_close(tmp_path: Path) -> None:
         with pytest.raises(trio_websocket.ConnectionClosed) as info:
             await recv(ws)
         assert info.value.reason is not None and info.value.reason.code == 4321
-
-
-def _one_response_recording(path: Path) -> Path:
-    lines = [
-        {
-            "t": 0,
-            "direction": "server",
-            "event": {
-                "type": "session.created",
-                "event_id": "e0",
-                "session": {"type": "realtime"},
-            },
-        },
-        {"t": 1, "direction": "client", "event": {"type": "response.create"}},
-        {
-            "t": 2,
-            "direction": "server",
-            "event": {"type": "future.event", "event_id": "e1"},
-        },
-    ]
-    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
-    return path
 
 
 async def test_replay_can_answer_unrecorded_client_events_with_an_error(
