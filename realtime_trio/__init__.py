@@ -9,8 +9,9 @@ local simulator).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import audio as audio
-from . import calls as calls
 from . import events as events
 from . import webhooks as webhooks
 from ._audio_input import AudioSender as AudioSender
@@ -85,5 +86,19 @@ __all__ = [
 ]
 
 
-_fixup_module_metadata(__name__, globals(), __all__)
+if TYPE_CHECKING:
+    from . import calls as calls
+
+
+def __getattr__(name: str) -> Any:
+    # `calls` brings httpx and hypercorn (about 0.4 s of imports), which a
+    # WebSocket client does not need: it is imported when first asked for.
+    if name == "calls":
+        import importlib
+
+        return importlib.import_module(".calls", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_fixup_module_metadata(__name__, globals(), [n for n in __all__ if n != "calls"])
 del _fixup_module_metadata

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -133,6 +135,29 @@ def test_calls_namespace_module_names() -> None:
         module = getattr(obj, "__module__", "")
         if hasattr(obj, "__qualname__") and module.startswith("realtime_trio"):
             assert module == "realtime_trio.calls", name
+
+
+def test_the_package_imports_calls_only_when_asked() -> None:
+    # httpx and hypercorn are a third of a second of imports a WebSocket
+    # client does not need; `realtime_trio.calls` still works without an
+    # explicit import of the submodule.
+    code = (
+        "import sys, realtime_trio\n"
+        "assert 'httpx' not in sys.modules and 'hypercorn' not in sys.modules\n"
+        "assert 'calls' in realtime_trio.__all__\n"
+        "assert realtime_trio.calls.CallsClient.__module__ == 'realtime_trio.calls'\n"
+        "assert 'httpx' in sys.modules\n"
+        "try:\n"
+        "    realtime_trio.nothing\n"
+        "except AttributeError as exc:\n"
+        "    assert 'nothing' in str(exc)\n"
+        "else:\n"
+        "    raise SystemExit('no AttributeError')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_errors_are_realtime_errors() -> None:
