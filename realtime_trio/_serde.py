@@ -463,6 +463,10 @@ class EventCodec:
         """Compile a hook for ``cls`` (see `_record_hook_source`)."""
         attrs.resolve_types(cls)
         fields = [f for f in attrs.fields(cls) if f.name != "extra_fields"]
+        if cls.TYPE and any(f.name == "type" for f in fields):
+            raise TypeError(
+                f"{cls.__name__}: a tagged record cannot have a 'type' field"
+            )
         namespace: dict[str, Any] = {
             "_Invalid": _Invalid,
             "_kind": _kind,
@@ -571,8 +575,9 @@ def _record_hook_source(
     Generated once per class (as attrs and cattrs do) so that parsing does
     one dict lookup per field, checks scalar fields inline, passes every
     field to ``cls`` by keyword without building a dict, and gathers
-    unknown keys only when there are some. For a ``session.updated`` this
-    halves the time of a generic loop over the keys.
+    unknown keys only when there are some. Against a generic loop over the
+    keys: ``session.updated`` and ``response.done`` parse ~20% faster, a
+    small record (``audio/pcm``) about twice as fast.
 
     Errors keep the generic loop's contract: an ``_Invalid`` whose path
     starts with the field name.

@@ -108,12 +108,19 @@ class WebSocketClient:
         # wsproto gets the response head only: the bytes after it are frames,
         # which the FrameReader parses (or, for a rejection, the body).
         received = bytearray()
-        while (head_end := _HEAD_END.search(received)) is None:
+        searched = 0
+        while (head_end := _HEAD_END.search(received, max(0, searched))) is None:
             if len(received) > _MAX_HEAD_SIZE:
                 raise WebSocketClosed(
                     CloseReason(1002, "malformed handshake: response head too large")
                 )
-            received += await _receive_during_handshake(stream, receive_buffer_size)
+            # Search only the new bytes (and the two before them) next time:
+            # a head arriving byte by byte stays linear.
+            searched = len(received) - 2
+            chunk = await stream.receive_some(receive_buffer_size)
+            if not chunk:
+                raise _closed_during_handshake()
+            received += chunk
         rest = bytes(received[head_end.end() :])
         status = 0
         reject_headers: tuple[tuple[str, str], ...] = ()
@@ -285,13 +292,6 @@ class WebSocketClient:
             self.closed = reason
             self._closed_event.set()
         await trio.aclose_forcefully(self._stream)
-
-
-async def _receive_during_handshake(stream: trio.abc.Stream, size: int) -> bytes:
-    data = await stream.receive_some(size)
-    if not data:
-        raise _closed_during_handshake()
-    return bytes(data)
 
 
 def _closed_during_handshake() -> WebSocketClosed:
