@@ -21,7 +21,7 @@ from ._session_models import AnySessionConfig
 class ClientEvent(Record):
     """Base class of the events a client sends."""
 
-    event_id: str | UnsetType = UNSET
+    event_id: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -101,7 +101,7 @@ class ResponseCreate(ClientEvent):
     """Ask the model for a response, optionally with per-response overrides."""
 
     TYPE = "response.create"
-    response: ResponseCreateParams | UnsetType = UNSET
+    response: ResponseCreateParams | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -109,7 +109,7 @@ class ResponseCancel(ClientEvent):
     """Cancel a response in progress (the default conversation's, if no id)."""
 
     TYPE = "response.cancel"
-    response_id: str | UnsetType = UNSET
+    response_id: str | UnsetType | None = UNSET
 
 
 CLIENT_EVENT_CLASSES: tuple[type[ClientEvent], ...] = (

@@ -22,7 +22,7 @@ class InputText(Record):
     """Text from the user or the system."""
 
     TYPE: ClassVar[str] = "input_text"
-    text: str
+    text: str | None
 
 
 @attrs.frozen(kw_only=True)
@@ -39,8 +39,8 @@ class InputImage(Record):
     """An image as a data URI; ``detail`` is ``auto``, ``low`` or ``high``."""
 
     TYPE: ClassVar[str] = "input_image"
-    image_url: str | UnsetType = UNSET
-    detail: str | UnsetType = UNSET
+    image_url: str | UnsetType | None = UNSET
+    detail: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -48,7 +48,7 @@ class OutputText(Record):
     """Text produced by the model."""
 
     TYPE: ClassVar[str] = "output_text"
-    text: str | UnsetType = UNSET
+    text: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -65,7 +65,7 @@ class TextPart(Record):
     """A ``text`` part, as ``response.content_part.*`` events report it."""
 
     TYPE: ClassVar[str] = "text"
-    text: str | UnsetType = UNSET
+    text: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -93,14 +93,20 @@ ContentPart: TypeAlias = (
 
 @attrs.frozen(kw_only=True)
 class MessageItem(Record):
-    """A message; ``role`` is ``system``, ``user`` or ``assistant``."""
+    """A message; ``role`` is ``system``, ``user`` or ``assistant``.
+
+    ``phase`` marks an assistant message of a reasoning model (such as
+    ``gpt-realtime-2``) as a preamble, ``"commentary"``, or as the answer,
+    ``"final_answer"``.
+    """
 
     TYPE: ClassVar[str] = "message"
     role: str
     content: tuple[ContentPart, ...]
-    id: str | UnsetType = UNSET
-    object: str | UnsetType = UNSET
-    status: str | UnsetType = UNSET
+    id: str | UnsetType | None = UNSET
+    object: str | UnsetType | None = UNSET
+    status: str | UnsetType | None = UNSET
+    phase: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -110,10 +116,10 @@ class FunctionCallItem(Record):
     TYPE: ClassVar[str] = "function_call"
     name: str
     arguments: str
-    call_id: str | UnsetType = UNSET
-    id: str | UnsetType = UNSET
-    object: str | UnsetType = UNSET
-    status: str | UnsetType = UNSET
+    call_id: str | UnsetType | None = UNSET
+    id: str | UnsetType | None = UNSET
+    object: str | UnsetType | None = UNSET
+    status: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -123,9 +129,9 @@ class FunctionCallOutputItem(Record):
     TYPE: ClassVar[str] = "function_call_output"
     call_id: str
     output: str
-    id: str | UnsetType = UNSET
-    object: str | UnsetType = UNSET
-    status: str | UnsetType = UNSET
+    id: str | UnsetType | None = UNSET
+    object: str | UnsetType | None = UNSET
+    status: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -145,7 +151,7 @@ class McpListToolsItem(Record):
     TYPE: ClassVar[str] = "mcp_list_tools"
     server_label: str
     tools: tuple[McpListedTool, ...]
-    id: str | UnsetType = UNSET
+    id: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)

@@ -24,15 +24,15 @@ from ._session_models import (
 class ResponseAudioOutput(Record):
     """Output audio settings of one response."""
 
-    format: AudioFormatConfig | UnsetType = UNSET
-    voice: str | VoiceId | UnsetType = UNSET
+    format: AudioFormatConfig | UnsetType | None = UNSET
+    voice: str | VoiceId | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
 class ResponseAudio(Record):
     """``response.audio``."""
 
-    output: ResponseAudioOutput | UnsetType = UNSET
+    output: ResponseAudioOutput | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -43,16 +43,16 @@ class ResponseCreateParams(Record):
     to the default conversation; ``input`` gives it its own context.
     """
 
-    conversation: str | UnsetType = UNSET
-    input: tuple[ConversationItem, ...] | UnsetType = UNSET
-    instructions: str | UnsetType = UNSET
-    output_modalities: tuple[str, ...] | UnsetType = UNSET
-    audio: ResponseAudio | UnsetType = UNSET
-    tools: tuple[Tool, ...] | UnsetType = UNSET
-    tool_choice: ToolChoice | UnsetType = UNSET
-    parallel_tool_calls: bool | UnsetType = UNSET
+    conversation: str | UnsetType | None = UNSET
+    input: tuple[ConversationItem, ...] | UnsetType | None = UNSET
+    instructions: str | UnsetType | None = UNSET
+    output_modalities: tuple[str, ...] | UnsetType | None = UNSET
+    audio: ResponseAudio | UnsetType | None = UNSET
+    tools: tuple[Tool, ...] | UnsetType | None = UNSET
+    tool_choice: ToolChoice | UnsetType | None = UNSET
+    parallel_tool_calls: bool | UnsetType | None = UNSET
     reasoning: Reasoning | UnsetType | None = UNSET
-    max_output_tokens: int | str | UnsetType = UNSET
+    max_output_tokens: int | str | UnsetType | None = UNSET
     prompt: Prompt | UnsetType | None = UNSET
     metadata: Mapping[str, str] | UnsetType | None = UNSET
 
@@ -61,55 +61,61 @@ class ResponseCreateParams(Record):
 class CachedTokenDetails(Record):
     """Cached input tokens by modality."""
 
-    text_tokens: int | UnsetType = UNSET
-    audio_tokens: int | UnsetType = UNSET
-    image_tokens: int | UnsetType = UNSET
+    text_tokens: int | UnsetType | None = UNSET
+    audio_tokens: int | UnsetType | None = UNSET
+    image_tokens: int | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
 class InputTokenDetails(Record):
     """Input tokens by modality; cached tokens are a subset of them."""
 
-    text_tokens: int | UnsetType = UNSET
-    audio_tokens: int | UnsetType = UNSET
-    image_tokens: int | UnsetType = UNSET
-    cached_tokens: int | UnsetType = UNSET
-    cached_tokens_details: CachedTokenDetails | UnsetType = UNSET
+    text_tokens: int | UnsetType | None = UNSET
+    audio_tokens: int | UnsetType | None = UNSET
+    image_tokens: int | UnsetType | None = UNSET
+    cached_tokens: int | UnsetType | None = UNSET
+    cached_tokens_details: CachedTokenDetails | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
 class OutputTokenDetails(Record):
-    """Output tokens by modality."""
+    """Output tokens by modality, and the reasoning tokens of reasoning models.
 
-    text_tokens: int | UnsetType = UNSET
-    audio_tokens: int | UnsetType = UNSET
+    ``reasoning_tokens`` counts the output tokens a reasoning model (such as
+    ``gpt-realtime-2``) spent thinking.
+    """
+
+    text_tokens: int | UnsetType | None = UNSET
+    audio_tokens: int | UnsetType | None = UNSET
+    reasoning_tokens: int | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
 class Usage(Record):
     """Token usage of a response."""
 
-    total_tokens: int | UnsetType = UNSET
-    input_tokens: int | UnsetType = UNSET
-    output_tokens: int | UnsetType = UNSET
-    input_token_details: InputTokenDetails | UnsetType = UNSET
-    output_token_details: OutputTokenDetails | UnsetType = UNSET
+    total_tokens: int | UnsetType | None = UNSET
+    input_tokens: int | UnsetType | None = UNSET
+    output_tokens: int | UnsetType | None = UNSET
+    input_token_details: InputTokenDetails | UnsetType | None = UNSET
+    output_token_details: OutputTokenDetails | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
 class StatusError(Record):
     """Why a response failed."""
 
-    type: str | UnsetType = UNSET
+    type: str | UnsetType | None = UNSET
     code: str | UnsetType | None = UNSET
+    message: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
 class StatusDetails(Record):
     """Why a response ended as it did (for example ``reason="turn_detected"``)."""
 
-    type: str | UnsetType = UNSET
-    reason: str | UnsetType = UNSET
+    type: str | UnsetType | None = UNSET
+    reason: str | UnsetType | None = UNSET
     error: StatusError | UnsetType | None = UNSET
 
 
@@ -117,15 +123,15 @@ class StatusDetails(Record):
 class Response(Record):
     """A response of the model, as ``response.created`` and ``response.done`` report it."""
 
-    id: str | UnsetType = UNSET
-    object: str | UnsetType = UNSET
-    status: str | UnsetType = UNSET
+    id: str | UnsetType | None = UNSET
+    object: str | UnsetType | None = UNSET
+    status: str | UnsetType | None = UNSET
     status_details: StatusDetails | UnsetType | None = UNSET
-    output: tuple[ConversationItem, ...] | UnsetType = UNSET
+    output: tuple[ConversationItem, ...] | UnsetType | None = UNSET
     conversation_id: str | UnsetType | None = UNSET
-    output_modalities: tuple[str, ...] | UnsetType = UNSET
-    max_output_tokens: int | str | UnsetType = UNSET
-    audio: ResponseAudio | UnsetType = UNSET
+    output_modalities: tuple[str, ...] | UnsetType | None = UNSET
+    max_output_tokens: int | str | UnsetType | None = UNSET
+    audio: ResponseAudio | UnsetType | None = UNSET
     metadata: Mapping[str, str] | UnsetType | None = UNSET
     usage: Usage | UnsetType | None = UNSET
 
@@ -148,18 +154,18 @@ class ErrorDetail(Record):
 class RateLimit(Record):
     """One rate limit (``name`` is ``requests`` or ``tokens``)."""
 
-    name: str | UnsetType = UNSET
-    limit: int | UnsetType = UNSET
-    remaining: int | UnsetType = UNSET
-    reset_seconds: float | UnsetType = UNSET
+    name: str | UnsetType | None = UNSET
+    limit: int | UnsetType | None = UNSET
+    remaining: int | UnsetType | None = UNSET
+    reset_seconds: float | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
 class Conversation(Record):
     """The default conversation of a session."""
 
-    id: str | UnsetType = UNSET
-    object: str | UnsetType = UNSET
+    id: str | UnsetType | None = UNSET
+    object: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -182,8 +188,8 @@ class TranscriptionLanguage(Record):
 class TranscriptTokenDetails(Record):
     """Input tokens of a transcription, by modality."""
 
-    audio_tokens: int | UnsetType = UNSET
-    text_tokens: int | UnsetType = UNSET
+    audio_tokens: int | UnsetType | None = UNSET
+    text_tokens: int | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -194,7 +200,7 @@ class TranscriptTokenUsage(Record):
     input_tokens: int
     output_tokens: int
     total_tokens: int
-    input_token_details: TranscriptTokenDetails | UnsetType = UNSET
+    input_token_details: TranscriptTokenDetails | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)

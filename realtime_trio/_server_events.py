@@ -143,8 +143,8 @@ class ConversationItemInputAudioTranscriptionDelta(ServerEvent):
 
     TYPE = "conversation.item.input_audio_transcription.delta"
     item_id: str
-    content_index: int | UnsetType = UNSET
-    delta: str | UnsetType = UNSET
+    content_index: int | UnsetType | None = UNSET
+    delta: str | UnsetType | None = UNSET
     logprobs: tuple[LogProb, ...] | UnsetType | None = UNSET
     obfuscation: str | UnsetType = UNSET
 
@@ -159,7 +159,7 @@ class ConversationItemInputAudioTranscriptionCompleted(ServerEvent):
     transcript: str
     usage: TranscriptUsage
     logprobs: tuple[LogProb, ...] | UnsetType | None = UNSET
-    languages: tuple[TranscriptionLanguage, ...] | UnsetType = UNSET
+    languages: tuple[TranscriptionLanguage, ...] | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)

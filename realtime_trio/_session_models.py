@@ -24,7 +24,7 @@ class AudioPCM(Record):
     """``audio/pcm``: 16-bit little-endian mono PCM at 24 kHz (the only rate)."""
 
     TYPE: ClassVar[str] = "audio/pcm"
-    rate: int | UnsetType = UNSET
+    rate: int | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -48,21 +48,34 @@ AudioFormatConfig: TypeAlias = AudioPCM | AudioPCMU | AudioPCMA | UnknownObject
 
 @attrs.frozen(kw_only=True)
 class NoiseReduction(Record):
-    """Input noise reduction: ``type`` is ``"near_field"`` or ``"far_field"``."""
+    """Input noise reduction: ``type`` is ``"near_field"`` or ``"far_field"``.
 
-    type: str | UnsetType = UNSET
+    ``strength`` sets how much noise is suppressed (higher is more; 1 when
+    noise reduction is first switched on, kept when left out of an update).
+    """
+
+    type: str | UnsetType | None = UNSET
+    strength: float | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
 class AudioTranscription(Record):
-    """Asynchronous transcription of the input audio (guidance, not what the model heard)."""
+    """Asynchronous transcription of the input audio (guidance, not what the model heard).
 
-    model: str | UnsetType = UNSET
+    ``model`` is for example ``"gpt-transcribe"``, ``"gpt-live-transcribe"``
+    or ``"gpt-realtime-whisper"``. ``languages`` (possible ISO-639-1 codes)
+    and ``keywords`` (words to listen for) are for ``gpt-transcribe`` and
+    ``gpt-live-transcribe``; ``delay`` (``"minimal"``, ``"low"``,
+    ``"medium"``, ``"high"`` or ``"xhigh"``: later but more accurate) is for
+    ``gpt-realtime-whisper``.
+    """
+
+    model: str | UnsetType | None = UNSET
     language: str | UnsetType | None = UNSET
     languages: tuple[str, ...] | UnsetType | None = UNSET
     keywords: tuple[str, ...] | UnsetType | None = UNSET
     prompt: str | UnsetType | None = UNSET
-    delay: str | UnsetType = UNSET
+    delay: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -75,11 +88,11 @@ class ServerVad(Record):
     """
 
     TYPE: ClassVar[str] = "server_vad"
-    threshold: float | UnsetType = UNSET
-    prefix_padding_ms: int | UnsetType = UNSET
-    silence_duration_ms: int | UnsetType = UNSET
-    create_response: bool | UnsetType = UNSET
-    interrupt_response: bool | UnsetType = UNSET
+    threshold: float | UnsetType | None = UNSET
+    prefix_padding_ms: int | UnsetType | None = UNSET
+    silence_duration_ms: int | UnsetType | None = UNSET
+    create_response: bool | UnsetType | None = UNSET
+    interrupt_response: bool | UnsetType | None = UNSET
     idle_timeout_ms: int | UnsetType | None = UNSET
 
 
@@ -88,9 +101,9 @@ class SemanticVad(Record):
     """Turn detection by a model that judges whether the user has finished."""
 
     TYPE: ClassVar[str] = "semantic_vad"
-    eagerness: str | UnsetType = UNSET
-    create_response: bool | UnsetType = UNSET
-    interrupt_response: bool | UnsetType = UNSET
+    eagerness: str | UnsetType | None = UNSET
+    create_response: bool | UnsetType | None = UNSET
+    interrupt_response: bool | UnsetType | None = UNSET
 
 
 TurnDetection: TypeAlias = ServerVad | SemanticVad | UnknownObject
@@ -100,7 +113,7 @@ TurnDetection: TypeAlias = ServerVad | SemanticVad | UnknownObject
 class AudioInput(Record):
     """``session.audio.input``: format and processing of the audio we send."""
 
-    format: AudioFormatConfig | UnsetType = UNSET
+    format: AudioFormatConfig | UnsetType | None = UNSET
     noise_reduction: NoiseReduction | UnsetType | None = UNSET
     transcription: AudioTranscription | UnsetType | None = UNSET
     turn_detection: TurnDetection | UnsetType | None = UNSET
@@ -117,17 +130,17 @@ class VoiceId(Record):
 class AudioOutput(Record):
     """``session.audio.output``: format, voice and speed of the model's audio."""
 
-    format: AudioFormatConfig | UnsetType = UNSET
-    voice: str | VoiceId | UnsetType = UNSET
-    speed: float | UnsetType = UNSET
+    format: AudioFormatConfig | UnsetType | None = UNSET
+    voice: str | VoiceId | UnsetType | None = UNSET
+    speed: float | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
 class AudioConfig(Record):
     """``session.audio``."""
 
-    input: AudioInput | UnsetType = UNSET
-    output: AudioOutput | UnsetType = UNSET
+    input: AudioInput | UnsetType | None = UNSET
+    output: AudioOutput | UnsetType | None = UNSET
 
 
 # --- tools -----------------------------------------------------------------
@@ -138,17 +151,17 @@ class FunctionTool(Record):
     """A function the model may call; ``parameters`` is a JSON Schema object."""
 
     TYPE: ClassVar[str] = "function"
-    name: str | UnsetType = UNSET
-    description: str | UnsetType = UNSET
-    parameters: Mapping[str, Any] | UnsetType = UNSET
+    name: str | UnsetType | None = UNSET
+    description: str | UnsetType | None = UNSET
+    parameters: Mapping[str, Any] | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
 class McpToolFilter(Record):
     """Selects MCP tools by name and/or by their read-only hint."""
 
-    tool_names: tuple[str, ...] | UnsetType = UNSET
-    read_only: bool | UnsetType = UNSET
+    tool_names: tuple[str, ...] | UnsetType | None = UNSET
+    read_only: bool | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -165,16 +178,16 @@ class McpTool(Record):
 
     TYPE: ClassVar[str] = "mcp"
     server_label: str
-    server_url: str | UnsetType = UNSET
-    connector_id: str | UnsetType = UNSET
-    tunnel_id: str | UnsetType = UNSET
-    authorization: str | UnsetType = UNSET
+    server_url: str | UnsetType | None = UNSET
+    connector_id: str | UnsetType | None = UNSET
+    tunnel_id: str | UnsetType | None = UNSET
+    authorization: str | UnsetType | None = UNSET
     headers: Mapping[str, str] | UnsetType | None = UNSET
-    server_description: str | UnsetType = UNSET
+    server_description: str | UnsetType | None = UNSET
     allowed_tools: tuple[str, ...] | McpToolFilter | UnsetType | None = UNSET
     require_approval: str | McpRequireApproval | UnsetType | None = UNSET
     allowed_callers: tuple[str, ...] | UnsetType | None = UNSET
-    defer_loading: bool | UnsetType = UNSET
+    defer_loading: bool | UnsetType | None = UNSET
 
 
 Tool: TypeAlias = FunctionTool | McpTool | UnknownObject
@@ -207,9 +220,9 @@ ToolChoice: TypeAlias = str | ToolChoiceFunction | ToolChoiceMcp | UnknownObject
 class TracingConfig(Record):
     """Traces dashboard settings (``tracing: "auto"`` uses defaults)."""
 
-    workflow_name: str | UnsetType = UNSET
-    group_id: str | UnsetType = UNSET
-    metadata: Mapping[str, Any] | UnsetType = UNSET
+    workflow_name: str | UnsetType | None = UNSET
+    group_id: str | UnsetType | None = UNSET
+    metadata: Mapping[str, Any] | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -225,7 +238,7 @@ class Prompt(Record):
 class TokenLimits(Record):
     """Token limits of the retention-ratio truncation."""
 
-    post_instructions: int | UnsetType = UNSET
+    post_instructions: int | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -234,7 +247,7 @@ class TruncationRetentionRatio(Record):
 
     TYPE: ClassVar[str] = "retention_ratio"
     retention_ratio: float
-    token_limits: TokenLimits | UnsetType = UNSET
+    token_limits: TokenLimits | UnsetType | None = UNSET
 
 
 #: ``"auto"``, ``"disabled"`` or a retention ratio.
@@ -243,9 +256,13 @@ Truncation: TypeAlias = str | TruncationRetentionRatio | UnknownObject
 
 @attrs.frozen(kw_only=True)
 class Reasoning(Record):
-    """Reasoning effort of reasoning-capable realtime models."""
+    """Reasoning of reasoning-capable realtime models, such as ``gpt-realtime-2``.
 
-    effort: str | UnsetType = UNSET
+    ``effort`` is ``"minimal"``, ``"low"``, ``"medium"``, ``"high"`` or
+    ``"xhigh"``.
+    """
+
+    effort: str | UnsetType | None = UNSET
 
 
 @attrs.frozen(kw_only=True)
@@ -253,9 +270,10 @@ class SessionConfig(Record):
     """A realtime (speech-to-speech) session configuration, ``type: "realtime"``.
 
     Every field is optional: in ``session.update`` only the fields you set are
-    changed. Leave a field `UNSET` to keep the server's value; set a nullable
-    field to ``None`` to send JSON ``null``, which *clears* it (for example
+    changed. Leave a field `UNSET` to keep the server's value; ``None`` is
+    sent as JSON ``null``, which *clears* a setting (for example
     ``AudioInput(turn_detection=None)`` switches voice activity detection off).
+    A field is typed ``| None`` wherever the API's types allow ``null``.
 
     ``id``, ``object`` and ``expires_at`` are filled in by the server in
     ``session.created`` / ``session.updated``.
@@ -264,18 +282,18 @@ class SessionConfig(Record):
     TYPE: ClassVar[str] = "realtime"
     object: str | UnsetType = UNSET
     id: str | UnsetType = UNSET
-    expires_at: int | UnsetType = UNSET
-    model: str | UnsetType = UNSET
-    instructions: str | UnsetType = UNSET
-    output_modalities: tuple[str, ...] | UnsetType = UNSET
-    audio: AudioConfig | UnsetType = UNSET
+    expires_at: int | UnsetType | None = UNSET
+    model: str | UnsetType | None = UNSET
+    instructions: str | UnsetType | None = UNSET
+    output_modalities: tuple[str, ...] | UnsetType | None = UNSET
+    audio: AudioConfig | UnsetType | None = UNSET
     include: tuple[str, ...] | UnsetType | None = UNSET
-    tools: tuple[Tool, ...] | UnsetType = UNSET
-    tool_choice: ToolChoice | UnsetType = UNSET
-    parallel_tool_calls: bool | UnsetType = UNSET
+    tools: tuple[Tool, ...] | UnsetType | None = UNSET
+    tool_choice: ToolChoice | UnsetType | None = UNSET
+    parallel_tool_calls: bool | UnsetType | None = UNSET
     reasoning: Reasoning | UnsetType | None = UNSET
-    max_output_tokens: int | str | UnsetType = UNSET
-    truncation: Truncation | UnsetType = UNSET
+    max_output_tokens: int | str | UnsetType | None = UNSET
+    truncation: Truncation | UnsetType | None = UNSET
     tracing: str | TracingConfig | UnsetType | None = UNSET
     prompt: Prompt | UnsetType | None = UNSET
 
@@ -287,8 +305,8 @@ class TranscriptionSessionConfig(Record):
     TYPE: ClassVar[str] = "transcription"
     object: str | UnsetType = UNSET
     id: str | UnsetType = UNSET
-    expires_at: int | UnsetType = UNSET
-    audio: AudioConfig | UnsetType = UNSET
+    expires_at: int | UnsetType | None = UNSET
+    audio: AudioConfig | UnsetType | None = UNSET
     include: tuple[str, ...] | UnsetType | None = UNSET
 
 

@@ -116,8 +116,9 @@ class LiveCallIncomingData(Record):
     """The ``data`` of ``live.call.incoming``: the same pending SIP call, for the Live API.
 
     Attributes:
-        session_id: The ``rtc_...`` id to accept the call with through the
-            Live API.
+        session_id: The ``live_...`` id of the pending call, for the Live
+            API's call controls and sideband connections (the matching
+            ``realtime.call.incoming`` carries a separate ``rtc_...`` call id).
         sip_headers: The INVITE's headers in order, repeats kept, SIP
             authorization headers removed.
         sip_media_security: ``"srtp"`` (encrypted media) or ``"rtp"``, or a
@@ -156,8 +157,9 @@ class _WebhookEventBase(Record):
 class RealtimeCallIncoming(_WebhookEventBase):
     """A SIP call arrived for the Realtime API: accept or reject ``data.call_id``.
 
-    The same call may also be offered as ``live.call.incoming``; the first
-    successful accept (Realtime or Live) wins.
+    The same call may also be offered to the Live API (``live.call.incoming``
+    or ``live.transport.incoming``); the first successful accept, Realtime
+    or Live, wins.
 
     Attributes:
         id: The event id, ``evt_...`` (not the ``webhook-id`` of the delivery).
@@ -173,6 +175,12 @@ class RealtimeCallIncoming(_WebhookEventBase):
 @attrs.frozen(kw_only=True)
 class LiveCallIncoming(_WebhookEventBase):
     """A SIP call arrived for the Live API: accept or reject ``data.session_id``.
+
+    OpenAI keeps sending it to existing subscriptions while the Live API
+    moves to ``live.transport.incoming`` (not modelled: it parses as an
+    `UnknownWebhookEvent`); new subscriptions cannot choose it. The SIP call
+    server answers it 200 ``ignored`` and leaves the call to its
+    ``realtime.call.incoming``.
 
     Attributes:
         id: The event id, ``evt_...`` (not the ``webhook-id`` of the delivery).

@@ -29,7 +29,9 @@ def speech_like(seconds: float) -> bytes:
     samples = []
     for n in range(int(RATE * seconds)):
         t = n / RATE
-        samples.append(int(6000 * math.sin(2 * math.pi * (180 + 40 * math.sin(7 * t)) * t)))
+        samples.append(
+            int(6000 * math.sin(2 * math.pi * (180 + 40 * math.sin(7 * t)) * t))
+        )
     samples += [0] * int(RATE * 0.8)
     return struct.pack(f"<{len(samples)}h", *samples)
 
@@ -56,7 +58,9 @@ async def conversation(conn: realtime_trio.RealtimeConnection) -> None:
                 case events.ResponseOutputAudioDelta(delta=b64):
                     heard += decode_audio(b64)
                 case events.ResponseDone(response=response):
-                    print(f"\n[response {response.status}; {len(heard) / (2 * RATE):.2f} s of audio]")
+                    print(
+                        f"\n[response {response.status}; {len(heard) / (2 * RATE):.2f} s of audio]"
+                    )
                     break
                 case events.ErrorEvent(error=error):
                     print(f"[server error {error.code}: {error.message}]")
@@ -71,7 +75,7 @@ async def main() -> None:
             url, key = sim.url, "sk-local"
         conn = await stack.enter_async_context(
             realtime_trio.open_realtime(
-                model="gpt-realtime",
+                model="gpt-realtime-2",
                 url=url,
                 api_key=key,
                 session=SessionConfig(instructions="Answer in one short sentence."),

@@ -39,7 +39,7 @@ OPERATOR = "tel:+14155550100"
 GOODBYE_SECONDS = 5.0  # how long to let the goodbye play before hanging up
 
 SESSION = SessionConfig(
-    model="gpt-realtime",
+    model="gpt-realtime-2",
     instructions=(
         "You are the phone assistant of Acme Shop. Be brief and friendly. "
         "Use lookup_order to answer questions about orders. "

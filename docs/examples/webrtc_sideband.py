@@ -34,7 +34,7 @@ from realtime_trio import SessionConfig, events, open_realtime
 from realtime_trio.calls import APIError, CallsClient, CreatedCall
 
 SESSION = SessionConfig(
-    model="gpt-realtime",
+    model="gpt-realtime-2",
     instructions="You are a calendar assistant. Use get_agenda for questions about the day.",
     tools=(
         events.FunctionTool(
