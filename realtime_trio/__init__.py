@@ -32,6 +32,8 @@ from ._exceptions import ConnectionRejected as ConnectionRejected
 from ._exceptions import ConnectTimeout as ConnectTimeout
 from ._exceptions import HandshakeError as HandshakeError
 from ._exceptions import ServerError as ServerError
+from ._invalid import InvalidEvent as InvalidEvent
+from ._invalid import ReceivedEvent as ReceivedEvent
 from ._open import connect_realtime as connect_realtime
 from ._open import open_realtime as open_realtime
 from ._record import Record as Record
@@ -59,12 +61,14 @@ __all__ = [
     "ConnectionStatistics",
     "EventCodec",
     "HandshakeError",
+    "InvalidEvent",
     "LocalProtocolError",
     "MessageRecorder",
     "ProtocolError",
     "RealtimeConnection",
     "RealtimeError",
     "RealtimeInternalError",
+    "ReceivedEvent",
     "Record",
     "RemoteProtocolError",
     "ServerError",

@@ -43,7 +43,6 @@ from ._client_events import (
     ResponseCreate,
     SessionUpdate,
 )
-from ._errors import RemoteProtocolError
 from ._exceptions import (
     CallEnded,
     CloseReason,
@@ -52,12 +51,12 @@ from ._exceptions import (
     ConnectTimeout,
     ServerError,
 )
+from ._invalid import InvalidEvent, ReceivedEvent, answer_error, is_event
 from ._item_models import ConversationItem
 from ._protocol import RealtimeProtocol, SessionState
 from ._record import Record
 from ._response_models import Response, ResponseCreateParams
 from ._sentinel import UNSET, UnsetType
-from ._serde import Event
 from ._session_models import AnySessionConfig
 from ._transport import Handshake, StreamOpener, open_websocket
 from ._unwrap import collapse, reraise
@@ -88,8 +87,9 @@ class ConnectionStatistics:
         peak_audio_bytes_buffered: The most input audio ever buffered.
         max_buffered_audio_ms: The audio budget.
         responses_in_flight: Responses created and not yet done.
-        events_received: Server events received.
-        events_sent: Client events sent (appends included).
+        events_received: Server messages received (invalid ones included).
+        events_sent: Client messages written to the socket (appends
+            included; not those still buffered or refused with `trio.WouldBlock`).
         state: ``"connecting"``, ``"open"``, ``"closing"`` or ``"closed"``.
     """
 
@@ -119,9 +119,11 @@ class _Waiter:
     """A correlated request waiting for its answer (or its ``error``)."""
 
     event_id: str
-    matches: Callable[[Event], bool]
+    #: Whether an event (or an `InvalidEvent`, which then fails the request)
+    #: is the answer.
+    matches: Callable[[ReceivedEvent], bool]
     done: trio.Event = attrs.field(factory=trio.Event)
-    result: Event | None = None
+    result: ReceivedEvent | None = None
     error: BaseException | None = None
 
 
@@ -150,6 +152,7 @@ class ConnectionOptions:
     max_message_size: int = 64 * 2**20
     receive_buffer_size: int = 64 * 2**10
     recorder: MessageRecorder | None = None
+    strict: bool = False
 
 
 @final
@@ -160,7 +163,8 @@ class RealtimeConnection(trio.abc.AsyncResource):
     (which uses yours); do not construct it directly.
 
     Receiving: ``async for event in conn`` or `receive`. Every server event is
-    delivered, in order, including the answers the helpers wait for. Sending:
+    delivered, in order, including the answers the helpers wait for, and a
+    message that is not a valid event as `InvalidEvent`. Sending:
     `send` (fire and forget), the audio methods, and the correlated helpers
     (`update_session`, `create_item`, `create_response`, `commit_audio`,
     `clear_audio`, `cancel_response`) that wait for the server's answer.
@@ -186,10 +190,10 @@ class RealtimeConnection(trio.abc.AsyncResource):
         self._closing = False
         self._terminal: Exception | None = None
         self._close_reason: CloseReason | None = None
-        self._preread: list[Event | _Failure] = []
+        self._preread: list[ReceivedEvent | _Failure] = []
         self._waiters: list[_Waiter] = []
         self._events_send, self._events_recv = trio.open_memory_channel[
-            Event | _Failure
+            ReceivedEvent | _Failure
         ](options.max_buffered_events)
         # The receive task parks here when the events buffer is full, until
         # the consumer has taken it down to the low-water mark (-1: unbuffered).
@@ -279,16 +283,22 @@ class RealtimeConnection(trio.abc.AsyncResource):
 
     # --- receiving ----------------------------------------------------------
 
-    async def receive(self) -> Event:
+    async def receive(self) -> ReceivedEvent:
         """Return the next server event.
+
+        A message that is not a valid event (not JSON, or a field that does
+        not fit its record) is returned as `InvalidEvent`, with the raw text
+        and the error; the events after it keep coming. An event of a type
+        this version does not know is an `UnknownEvent`.
 
         This is a checkpoint. Events received before the connection ended are
         all delivered first.
 
         Raises:
             trio.EndOfChannel: the server closed the connection normally.
-            RemoteProtocolError: the server sent a malformed message (its raw
-                text is on the error); the connection goes on.
+            RemoteProtocolError: with ``strict=True`` only, in place of an
+                `InvalidEvent` (its raw text is on the error); the connection
+                goes on.
             ConnectionBroken: the network or the server ended the connection
                 (`CallEnded` on a sideband whose call ended).
             ConnectionClosed: we closed the connection.
@@ -299,7 +309,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
             raise self._receive_error(exc) from None
         return self._taken(item)
 
-    def receive_nowait(self) -> Event:
+    def receive_nowait(self) -> ReceivedEvent:
         """Return the next server event if one is waiting, else raise `trio.WouldBlock`."""
         try:
             item = self._events_recv.receive_nowait()
@@ -307,7 +317,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
             raise self._receive_error(exc) from None
         return self._taken(item)
 
-    def _taken(self, item: Event | _Failure) -> Event:
+    def _taken(self, item: ReceivedEvent | _Failure) -> ReceivedEvent:
         """The consumer took ``item``: wake the receive task at low water, unwrap."""
         if self._room:
             self._takes_until_room -= 1
@@ -327,7 +337,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
     def __aiter__(self) -> RealtimeConnection:
         return self
 
-    async def __anext__(self) -> Event:
+    async def __anext__(self) -> ReceivedEvent:
         try:
             return await self.receive()
         except trio.EndOfChannel:
@@ -438,7 +448,9 @@ class RealtimeConnection(trio.abc.AsyncResource):
 
     # --- correlated helpers --------------------------------------------------
 
-    async def _request(self, event: Record, matches: Callable[[Event], bool]) -> Event:
+    async def _request(
+        self, event: Record, matches: Callable[[ReceivedEvent], bool]
+    ) -> ReceivedEvent:
         event_id = getattr(event, "event_id", UNSET)
         if not isinstance(event_id, str):
             event_id = self._protocol.next_event_id()
@@ -470,6 +482,8 @@ class RealtimeConnection(trio.abc.AsyncResource):
 
         Raises:
             ServerError: the server rejected the update (the ``error`` event is on it).
+            RemoteProtocolError: the answer was not a valid event (its raw
+                text is on the error).
         """
         record: AnySessionConfig = (
             self._protocol.codec.structure(dict(config), AnySessionConfig)  # type: ignore[arg-type]
@@ -477,7 +491,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
             else config
         )
         answer = await self._request(
-            SessionUpdate(session=record), lambda e: isinstance(e, sev.SessionUpdated)
+            SessionUpdate(session=record), lambda e: is_event(e, sev.SessionUpdated)
         )
         assert isinstance(answer, sev.SessionUpdated)
         return answer.session
@@ -491,12 +505,20 @@ class RealtimeConnection(trio.abc.AsyncResource):
         """Add an item to the conversation and return it as the server added it.
 
         An item without an ``id`` gets one (so the answer can be matched exactly).
+
+        Raises:
+            ServerError: the server rejected the item.
+            RemoteProtocolError: the answer was not a valid event.
         """
         if getattr(item, "id", UNSET) is UNSET and hasattr(item, "id"):
             item = attrs.evolve(item, id=f"item_{os.urandom(8).hex()}")  # type: ignore[arg-type]
         item_id = getattr(item, "id", None)
 
-        def matches(event: Event) -> bool:
+        def matches(event: ReceivedEvent) -> bool:
+            if isinstance(event, InvalidEvent):
+                return event.item_id == item_id and is_event(
+                    event, sev.ConversationItemAdded, sev.ConversationItemCreated
+                )
             return (
                 isinstance(
                     event, sev.ConversationItemAdded | sev.ConversationItemCreated
@@ -525,6 +547,10 @@ class RealtimeConnection(trio.abc.AsyncResource):
         server echoes; the key is visible in the response's ``metadata``. If
         ``metadata`` is ``None`` or already holds the maximum of 16 keys, the
         first ``response.created`` is taken instead.
+
+        Raises:
+            ServerError: the server rejected the request.
+            RemoteProtocolError: the ``response.created`` was not a valid event.
         """
         event_id = self._protocol.next_event_id()
         params = response if response is not None else ResponseCreateParams()
@@ -538,12 +564,17 @@ class RealtimeConnection(trio.abc.AsyncResource):
                 params, metadata={**base, REQUEST_METADATA_KEY: event_id}
             )
 
-        def matches(event: Event) -> bool:
-            if not isinstance(event, sev.ResponseCreated):
+        def matches(event: ReceivedEvent) -> bool:
+            if isinstance(event, InvalidEvent):
+                if event.type != sev.ResponseCreated.TYPE:
+                    return False
+                echoed = event.lookup("response", "metadata")
+            elif isinstance(event, sev.ResponseCreated):
+                echoed = event.response.metadata
+            else:
                 return False
             if not tagged:
                 return True
-            echoed = event.response.metadata
             return (
                 isinstance(echoed, Mapping)
                 and echoed.get(REQUEST_METADATA_KEY) == event_id
@@ -559,7 +590,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
         """Flush the partial audio frame, commit the input buffer and return ``input_audio_buffer.committed``."""
         answer = await self._request(
             InputAudioBufferCommit(),
-            lambda e: isinstance(e, sev.InputAudioBufferCommitted),
+            lambda e: is_event(e, sev.InputAudioBufferCommitted),
         )
         assert isinstance(answer, sev.InputAudioBufferCommitted)
         return answer
@@ -568,7 +599,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
         """Drop the local partial frame, clear the server's input buffer and wait for ``cleared``."""
         await self._request(
             InputAudioBufferClear(),
-            lambda e: isinstance(e, sev.InputAudioBufferCleared),
+            lambda e: is_event(e, sev.InputAudioBufferCleared),
         )
 
     async def cancel_response(self, response_id: str | UnsetType = UNSET) -> Response:
@@ -580,6 +611,8 @@ class RealtimeConnection(trio.abc.AsyncResource):
 
         Raises:
             ServerError: nothing to cancel (harmless; the server says so with an ``error``).
+            RemoteProtocolError: the ``response.done`` was not a valid event
+                (the response is over all the same).
         """
         target = (
             response_id
@@ -587,7 +620,13 @@ class RealtimeConnection(trio.abc.AsyncResource):
             else self._protocol.default_response_id
         )
 
-        def matches(event: Event) -> bool:
+        def matches(event: ReceivedEvent) -> bool:
+            if isinstance(event, InvalidEvent):
+                if event.type != sev.ResponseDone.TYPE:
+                    return False
+                if target is not None:
+                    return event.response_id == target
+                return isinstance(event.lookup("response", "conversation_id"), str)
             if not isinstance(event, sev.ResponseDone):
                 return False
             if target is not None:
@@ -598,21 +637,42 @@ class RealtimeConnection(trio.abc.AsyncResource):
         assert isinstance(answer, sev.ResponseDone)
         return answer.response
 
-    def _dispatch(self, event: Event) -> None:
+    def _dispatch(self, event: ReceivedEvent) -> None:
         """Resolve the waiter an event answers (errors by ``event_id``, others in order)."""
+        if isinstance(event, InvalidEvent):
+            self._dispatch_invalid(event)
+            return
         if isinstance(event, sev.ErrorEvent):
-            event_id = event.error.event_id
-            for waiter in self._waiters:
-                if waiter.event_id == event_id and not waiter.done.is_set():
-                    waiter.error = ServerError(event)
-                    waiter.done.set()
-                    return
+            waiter = self._waiter_for(event.error.event_id)
+            if waiter is not None:
+                waiter.error = ServerError(event)
+                waiter.done.set()
             return
         for waiter in self._waiters:
             if not waiter.done.is_set() and waiter.matches(event):
                 waiter.result = event
                 waiter.done.set()
                 return
+
+    def _dispatch_invalid(self, event: InvalidEvent) -> None:
+        """Fail the request a malformed message answers, as far as it can be read
+        (an ``error`` by its ``error.event_id``, others as their matchers see them)."""
+        if event.type == sev.ErrorEvent.TYPE:
+            waiter = self._waiter_for(event.lookup("error", "event_id"))
+        else:
+            waiter = next(
+                (w for w in self._waiters if not w.done.is_set() and w.matches(event)),
+                None,
+            )
+        if waiter is not None:
+            waiter.error = answer_error(event)
+            waiter.done.set()
+
+    def _waiter_for(self, event_id: object) -> _Waiter | None:
+        for waiter in self._waiters:
+            if waiter.event_id == event_id and not waiter.done.is_set():
+                return waiter
+        return None
 
     def _fail_waiters(self, error: BaseException) -> None:
         for waiter in self._waiters:
@@ -683,12 +743,11 @@ class RealtimeConnection(trio.abc.AsyncResource):
                     ) from exc
                 if options.recorder is not None:
                     options.recorder.record("server", _text(message))
-                try:
-                    event = self._protocol.receive_message(message)
-                except RemoteProtocolError as exc:
-                    self._preread.append(_Failure(exc))
-                    continue
-                self._preread.append(event)
+                event = self._protocol.receive_message(message)
+                if type(event) is InvalidEvent:
+                    self._preread.append(self._invalid_item(event))
+                else:
+                    self._preread.append(event)
         if scope.cancelled_caught:
             if self._ws is not None:
                 await self._ws.abort()
@@ -703,6 +762,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
         protocol = self._protocol
         recorder = self._options.recorder
         delta_type = sev.ResponseOutputAudioDelta
+        invalid_type = InvalidEvent
         with self._events_send as events:
             for item in self._preread:
                 await self._deliver(events, item)
@@ -715,14 +775,15 @@ class RealtimeConnection(trio.abc.AsyncResource):
                     return
                 if recorder is not None:
                     recorder.record("server", _text(message))
-                try:
-                    event = protocol.receive_message(message)
-                except RemoteProtocolError as exc:
-                    logger.warning("%r: malformed server message: %s", self, exc)
-                    await self._deliver(events, _Failure(exc))
-                    continue
-                if type(event) is not delta_type and self._waiters:
-                    self._dispatch(event)
+                event = protocol.receive_message(message)
+                if type(event) is not delta_type:
+                    if type(event) is invalid_type:
+                        if self._waiters:
+                            self._dispatch(event)
+                        await self._deliver(events, self._invalid_item(event))
+                        continue
+                    if self._waiters:
+                        self._dispatch(event)
                 # ws.get_message() was a checkpoint already: hand the event
                 # over without another trip through the scheduler when there
                 # is room, and wait (backpressure) only when there is not.
@@ -731,8 +792,16 @@ class RealtimeConnection(trio.abc.AsyncResource):
                 except (trio.WouldBlock, trio.BrokenResourceError):
                     await self._deliver(events, event)
 
+    def _invalid_item(self, event: InvalidEvent) -> InvalidEvent | _Failure:
+        """What the consumer gets for a malformed message: the record, or
+        (``strict=True``) its error to raise."""
+        logger.warning("%r: malformed server message: %s", self, event.error)
+        return _Failure(event.error) if self._options.strict else event
+
     async def _deliver(
-        self, events: trio.MemorySendChannel[Event | _Failure], item: Event | _Failure
+        self,
+        events: trio.MemorySendChannel[ReceivedEvent | _Failure],
+        item: ReceivedEvent | _Failure,
     ) -> None:
         """Queue ``item`` for the consumer, waiting for room when the buffer is full.
 
@@ -774,7 +843,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
             self._dropped_while_closing += 1
 
     async def _on_closed(
-        self, reason: Any, events: trio.MemorySendChannel[Event | _Failure]
+        self, reason: Any, events: trio.MemorySendChannel[ReceivedEvent | _Failure]
     ) -> None:
         code = getattr(reason, "code", None)
         text = getattr(reason, "reason", None)
@@ -813,6 +882,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
         ws = self._ws
         assert ws is not None
         recorder = self._options.recorder
+        protocol = self._protocol
         try:
             with self._outgoing_recv as outgoing:
                 while True:
@@ -827,6 +897,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
                         recorder.record("client", text)
                     try:
                         await ws.send_message(text)
+                        protocol.message_written()
                     except WebSocketClosed as exc:
                         if not self._closing and self._terminal is None:
                             reason = exc.reason

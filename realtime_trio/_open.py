@@ -55,6 +55,7 @@ async def connect_realtime(
     attach_attempts: int = 6,
     attach_backoff: float = 0.25,
     recorder: MessageRecorder | None = None,
+    strict: bool = False,
     _shield_tasks: bool = False,
 ) -> RealtimeConnection:
     """Open a connection whose tasks run in ``nursery`` (the low-level tier).
@@ -85,6 +86,7 @@ async def connect_realtime(
         max_message_size=max_message_size,
         receive_buffer_size=receive_buffer_size,
         recorder=recorder,
+        strict=strict,
     )
     if max_buffered_events < 0 or max_buffered_messages < 0 or audio_frame_ms <= 0:
         raise ValueError("buffer sizes must be >= 0 and audio_frame_ms > 0")
@@ -158,6 +160,7 @@ async def open_realtime(
     attach_attempts: int = 6,
     attach_backoff: float = 0.25,
     recorder: MessageRecorder | None = None,
+    strict: bool = False,
 ) -> AsyncIterator[RealtimeConnection]:
     """Open a connection to a Realtime session, as an async context manager.
 
@@ -199,6 +202,13 @@ async def open_realtime(
         recorder: Records every message sent and received, as text, for
             example a `realtime_trio.testing.Recorder` writing JSONL (which
             the simulator can serve back with ``Replay``).
+        strict: What a server message that is not a valid event (not JSON,
+            or a field that does not fit its record) does. By default it is
+            delivered as ``events.InvalidEvent`` (raw text and error) and the
+            events after it keep coming; with ``strict=True``,
+            `RealtimeConnection.receive` raises its `RemoteProtocolError`
+            instead (the connection goes on). Either way a helper waiting for
+            that message as its answer raises `RemoteProtocolError`.
 
     Raises:
         ValueError: bad arguments (both or neither of model/call_id, no API key...).
@@ -233,6 +243,7 @@ async def open_realtime(
                     attach_attempts=attach_attempts,
                     attach_backoff=attach_backoff,
                     recorder=recorder,
+                    strict=strict,
                     _shield_tasks=True,
                 )
             except BaseException as exc:

@@ -5,7 +5,8 @@ Theory of operation
 `RealtimeProtocol` knows only what a client must know, and nothing about
 sockets: feed it each WebSocket text message with `receive_message`, which
 returns the parsed event and updates the state; ask it for the text of an
-event to send with `send`. It tracks:
+event to send with `send`, and tell it with `message_written` when the
+transport has written one. It tracks:
 
 * the connection state (table below);
 * the latest session the server reported (``session.created``/``updated``);
@@ -13,7 +14,11 @@ event to send with `send`. It tracks:
 * the bytes of input audio appended since the last commit or clear.
 
 It does not re-implement the server's validation: the server answers bad
-requests with ``error`` events, which are ordinary events.
+requests with ``error`` events, which are ordinary events. Nor does it let a
+bad server message stop anything: a message that is not a valid event comes
+back as `InvalidEvent`, and the state applies what can be read from it (its
+``type`` and ids), so that a malformed ``response.done`` still ends its
+response.
 
 ===============  ==============================  ===============
 state            event                           next state
@@ -36,9 +41,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _server_events as sev
-from ._errors import LocalProtocolError
+from ._client_events import ClientEvent
+from ._errors import LocalProtocolError, RemoteProtocolError
+from ._invalid import InvalidEvent, ReceivedEvent, invalid_event
 from ._record import Record
-from ._serde import Event, EventCodec, get_codec
+from ._serde import EventCodec, get_codec
 from ._session_models import AnySessionConfig
 
 
@@ -76,7 +83,9 @@ class RealtimeProtocol:
         self.default_response_id: str | None = None
         #: Bytes of input audio appended since the last commit or clear.
         self.input_audio_bytes = 0
+        #: Server messages received, invalid ones included.
         self.events_received = 0
+        #: Client messages the transport has written (see `message_written`).
         self.events_sent = 0
         self._ids = itertools.count(1)
         # Deterministic, so that runs against a seeded simulator repeat exactly;
@@ -89,21 +98,33 @@ class RealtimeProtocol:
 
     # --- receiving ----------------------------------------------------------
 
-    def receive_message(self, message: str | bytes) -> Event:
+    def receive_message(self, message: str | bytes) -> ReceivedEvent:
         """Parse one server message and update the state.
 
-        Raises:
-            RemoteProtocolError: the message is not a valid event. The state
-                is unchanged and the connection may go on.
+        Never raises for what the server sends. A message that is not a valid
+        event (not JSON, or a field that does not fit its record) comes back
+        as `InvalidEvent`, and the state applies what can be read from it:
+        its ``type`` and ids (a malformed ``response.done`` still ends its
+        response; a malformed ``session.created`` still opens the
+        connection, though `session` is not set from it). A message of a
+        client event type, which no server sends, is an `UnknownEvent`.
         """
-        event = self.codec.parse(message)
+        try:
+            event = self.codec.parse(message)
+        except RemoteProtocolError as exc:
+            invalid = invalid_event(message, exc, self.codec.loads)
+            self.events_received += 1
+            self._observe_invalid(invalid)
+            return invalid
         self.events_received += 1
+        if type(event) is sev.ResponseOutputAudioDelta:
+            return event  # the hot path: nothing to track
+        if isinstance(event, ClientEvent):
+            return sev.UnknownEvent(type=event.TYPE, raw=self.codec.dump(event))
         self._observe(event)
         return event
 
-    def _observe(self, event: Event) -> None:
-        if isinstance(event, sev.ResponseOutputAudioDelta):
-            return  # the hot path: nothing to track
+    def _observe(self, event: sev.ServerEvent | sev.UnknownEvent) -> None:
         if isinstance(event, sev.SessionCreated | sev.SessionUpdated):
             self.session = event.session
             if self.state is SessionState.CONNECTING:
@@ -111,18 +132,48 @@ class RealtimeProtocol:
         elif isinstance(event, sev.ResponseCreated):
             response = event.response
             if isinstance(response.id, str):
-                self.responses_in_flight.add(response.id)
-                if isinstance(response.conversation_id, str):
-                    self.default_response_id = response.id
+                self._response_created(
+                    response.id, isinstance(response.conversation_id, str)
+                )
         elif isinstance(event, sev.ResponseDone):
             if isinstance(event.response.id, str):
-                self.responses_in_flight.discard(event.response.id)
-                if event.response.id == self.default_response_id:
-                    self.default_response_id = None
+                self._response_done(event.response.id)
         elif isinstance(
             event, sev.InputAudioBufferCommitted | sev.InputAudioBufferCleared
         ):
             self.input_audio_bytes = 0
+
+    def _observe_invalid(self, event: InvalidEvent) -> None:
+        """Apply what a malformed message says, as far as it can be read."""
+        kind = event.type
+        if kind == sev.SessionCreated.TYPE or kind == sev.SessionUpdated.TYPE:
+            # The session itself cannot be trusted: keep the last good one.
+            if self.state is SessionState.CONNECTING:
+                self.state = SessionState.OPEN
+        elif kind == sev.ResponseCreated.TYPE:
+            if event.response_id is not None:
+                self._response_created(
+                    event.response_id,
+                    isinstance(event.lookup("response", "conversation_id"), str),
+                )
+        elif kind == sev.ResponseDone.TYPE:
+            if event.response_id is not None:
+                self._response_done(event.response_id)
+        elif (
+            kind == sev.InputAudioBufferCommitted.TYPE
+            or kind == sev.InputAudioBufferCleared.TYPE
+        ):
+            self.input_audio_bytes = 0
+
+    def _response_created(self, response_id: str, in_conversation: bool) -> None:
+        self.responses_in_flight.add(response_id)
+        if in_conversation:
+            self.default_response_id = response_id
+
+    def _response_done(self, response_id: str) -> None:
+        self.responses_in_flight.discard(response_id)
+        if response_id == self.default_response_id:
+            self.default_response_id = None
 
     # --- sending ------------------------------------------------------------
 
@@ -136,9 +187,7 @@ class RealtimeProtocol:
     def send(self, event: Record | Mapping[str, Any]) -> str:
         """Check the state and return the text frame for ``event`` (a record or a dict)."""
         self.check_send()
-        text = self.codec.encode(event)
-        self.events_sent += 1
-        return text
+        return self.codec.encode(event)
 
     def append_frame(self, audio_b64: str, nbytes: int) -> str:
         """Return the frame of an ``input_audio_buffer.append`` of base64 audio.
@@ -148,8 +197,15 @@ class RealtimeProtocol:
         not refused while closing: closing flushes the audio already queued.
         """
         self.input_audio_bytes += nbytes
-        self.events_sent += 1
         return f'{_APPEND_HEAD}{audio_b64}"}}'
+
+    def message_written(self) -> None:
+        """The transport wrote one message that `send` or `append_frame` made.
+
+        `events_sent` counts these: a message made but never written (the
+        buffer was full, the connection ended) was not sent.
+        """
+        self.events_sent += 1
 
     # --- closing ------------------------------------------------------------
 

@@ -6,7 +6,9 @@ except ``error``, which is `ErrorEvent`. Field names are the wire names.
 Optional fields default to `UNSET` (left out of the JSON); ``None`` is an
 explicit JSON ``null``. Events of types this version does not know, including
 the retired beta names such as ``response.audio.delta``, parse as
-`UnknownEvent`.
+`UnknownEvent`. A connection delivers a server message that is not a valid
+event as `InvalidEvent`; `ReceivedEvent` is what it returns: a `ServerEvent`,
+an `UnknownEvent` or an `InvalidEvent`.
 
 Dispatch with ``match``::
 
@@ -56,6 +58,12 @@ from ._client_events import (
 )
 from ._client_events import (
     SessionUpdate as SessionUpdate,
+)
+from ._invalid import (
+    InvalidEvent as InvalidEvent,
+)
+from ._invalid import (
+    ReceivedEvent as ReceivedEvent,
 )
 from ._item_models import (
     AudioPart as AudioPart,
@@ -477,6 +485,7 @@ __all__ = [
     "InputImage",
     "InputText",
     "InputTokenDetails",
+    "InvalidEvent",
     "ItemReference",
     "LogProb",
     "McpApprovalRequestItem",
@@ -507,6 +516,7 @@ __all__ = [
     "RateLimit",
     "RateLimitsUpdated",
     "Reasoning",
+    "ReceivedEvent",
     "Record",
     "Response",
     "ResponseAudio",

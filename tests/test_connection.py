@@ -359,9 +359,10 @@ async def test_plain_dicts_can_be_sent(server: FakeServer) -> None:
     assert messages[1] == {"type": "conversation.item.delete", "item_id": "x"}
 
 
-async def test_malformed_server_message_raises_and_loses_nothing(
+async def test_strict_malformed_server_message_raises_and_loses_nothing(
     nursery: trio.Nursery,
 ) -> None:
+    # The default delivers events.InvalidEvent (tests/test_connection_invalid.py).
     async def script(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
         await ws.send_message("{not json")
         await ws.send_message(
@@ -374,7 +375,7 @@ async def test_malformed_server_message_raises_and_loses_nothing(
         await trio.sleep_forever()
 
     server = FakeServer(nursery, script=script)
-    async with connect(server) as conn:
+    async with connect(server, strict=True) as conn:
         assert isinstance(await conn.receive(), events.SessionCreated)
         with pytest.raises(RemoteProtocolError, match="not valid JSON") as info:
             await conn.receive()
