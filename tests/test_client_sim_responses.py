@@ -391,7 +391,6 @@ async def test_function_call_round_trip(
         (final,) = received[-1].response.output
         assert final == events.FunctionCallItem(
             id=call.id,
-            object="realtime.item",
             status="completed",
             name="get_weather",
             call_id=call.call_id,

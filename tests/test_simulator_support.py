@@ -3,6 +3,7 @@
 * `SyncDriver` drives the sans-IO `SimSession` without an event loop.
 * `ws_connect` / `memory_connect` open raw trio-websocket clients, over
   loopback TCP or over `trio.testing.memory_stream_pair` (for autojump_clock).
+* `LIVEKIT_RESPONSE_CREATE` is a real client's event with a ``null`` in it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ from realtime_trio.testing._sim_session import SimSession, SimSettings
 from realtime_trio.testing._steps import CancelResponse, Emit, Sleep, StartResponse
 
 AUTH = [(b"Authorization", b"Bearer sk-test")]
+#: What LiveKit's OpenAI realtime plugin sends to answer a tool call
+#: (livekit-plugins-openai ``RealtimeSession.generate_reply``: a pydantic
+#: ``ResponseCreateEvent`` dumped with ``exclude_unset=True``, so the explicit
+#: ``instructions=None`` goes on the wire as null).
+LIVEKIT_RESPONSE_CREATE: dict[str, Any] = {
+    "type": "response.create",
+    "event_id": "response_create_5f0c8e1a9b2d",
+    "response": {
+        "instructions": None,
+        "metadata": {"client_event_id": "response_create_5f0c8e1a9b2d"},
+    },
+}
 BIG = 2**26
 codec = get_codec()
 

@@ -30,7 +30,7 @@ from realtime_trio._server_events import (
 )
 
 from ._api_errors import ApiError
-from ._conversation import StoredItem
+from ._conversation import StoredItem, added_item
 from ._items import ItemsMixin
 from ._output import split_words
 from ._steps import CancelResponse, Emit, Output
@@ -185,12 +185,16 @@ class AudioTurnsMixin(ItemsMixin):
             ),
             Emit(
                 ConversationItemAdded(
-                    event_id=ids.event(), item=record, previous_item_id=previous
+                    event_id=ids.event(),
+                    item=added_item(record),
+                    previous_item_id=previous,
                 )
             ),
             Emit(
                 ConversationItemDone(
-                    event_id=ids.event(), item=record, previous_item_id=previous
+                    event_id=ids.event(),
+                    item=added_item(record),
+                    previous_item_id=previous,
                 )
             ),
         ]
@@ -221,6 +225,7 @@ class AudioTurnsMixin(ItemsMixin):
                         item_id=item_id,
                         content_index=0,
                         delta=word,
+                        obfuscation=self._ids.obfuscation(word),
                         **extra,
                     )
                 )

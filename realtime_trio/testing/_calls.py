@@ -16,6 +16,7 @@ from realtime_trio._session_models import SessionConfig, TranscriptionSessionCon
 from ._api_errors import ApiError, from_protocol_error
 from ._credentials import HttpError
 from ._ids import IdFactory
+from ._nulls import drop_absent_nulls_in_session
 from ._session_config import (
     DEFAULT_MODEL,
     apply_update,
@@ -115,7 +116,9 @@ def parse_session_config(body: Any, *, param_prefix: str = "") -> dict[str, Any]
         raise HttpError(400, error)
     cls = SessionConfig if kind == "realtime" else TranscriptionSessionConfig
     try:
-        record = get_codec(strict=True).structure(body, cls)
+        record = get_codec(strict=True).structure(
+            drop_absent_nulls_in_session(body), cls
+        )
     except RemoteProtocolError as exc:
         error = from_protocol_error(exc)
         if param_prefix and error.param:

@@ -76,6 +76,21 @@ class StoredItem:
         return attrs.evolve(record, content=content)
 
 
+def added_item(item: ConversationItem) -> ConversationItem:
+    """The item as ``conversation.item.added`` and ``.done`` carry it: no ``object``.
+
+    Recorded sessions show no ``"object"`` key in those two events (nor in the
+    output of ``response.done``), while ``conversation.item.retrieved`` and
+    ``response.output_item.*`` carry ``"object": "realtime.item"``.
+    """
+    if (
+        isinstance(item, MessageItem | FunctionCallItem | FunctionCallOutputItem)
+        and item.object is not UNSET
+    ):
+        return attrs.evolve(item, object=UNSET)
+    return item
+
+
 class Conversation:
     """The items of the default conversation, in order."""
 

@@ -25,7 +25,9 @@ from realtime_trio._item_models import (
     MessageItem,
     OutputText,
 )
+from realtime_trio._record import Record
 from realtime_trio._response_models import (
+    ResponseAudioOutput,
     ResponseCreateParams,
 )
 from realtime_trio._sentinel import UNSET, UnsetType
@@ -36,7 +38,7 @@ from realtime_trio._server_events import (
 )
 
 from ._api_errors import ApiError, invalid_value
-from ._conversation import Conversation, StoredItem, Turn, find_turn
+from ._conversation import Conversation, StoredItem, Turn, added_item, find_turn
 from ._ids import IdFactory
 from ._input_audio import InputAudioBuffer
 from ._output import ResponseSettings, input_tokens, load_wav_24k
@@ -184,18 +186,19 @@ class ItemsMixin:
             )
         stored = self._stored_input(item)
         previous = self.conversation.insert(stored, event.previous_item_id)
+        reported = added_item(stored.record)
         return [
             Emit(
                 ConversationItemAdded(
                     event_id=self._ids.event(),
-                    item=stored.record,
+                    item=reported,
                     previous_item_id=previous,
                 )
             ),
             Emit(
                 ConversationItemDone(
                     event_id=self._ids.event(),
-                    item=stored.record,
+                    item=reported,
                     previous_item_id=previous,
                 )
             ),
@@ -204,7 +207,7 @@ class ItemsMixin:
     def _response_items(
         self, params: ResponseCreateParams | UnsetType
     ) -> list[StoredItem]:
-        if params is UNSET or params.input is UNSET:
+        if params is UNSET or params.input is UNSET or params.input is None:
             return list(self.conversation)
         items: list[StoredItem] = []
         for i, item in enumerate(params.input):
@@ -234,18 +237,19 @@ class ItemsMixin:
         max_tokens = session.get("max_output_tokens", "inf")
         metadata = None
         if params is not UNSET:
-            if params.output_modalities is not UNSET:
+            if isinstance(params.output_modalities, tuple):
                 validate_modalities(
                     params.output_modalities, "response.output_modalities"
                 )
                 modalities = list(params.output_modalities)
-            if params.max_output_tokens is not UNSET:
+            if isinstance(params.max_output_tokens, int | str):
                 validate_max_output_tokens(
                     params.max_output_tokens, "response.max_output_tokens"
                 )
                 max_tokens = params.max_output_tokens
-            if params.audio is not UNSET and params.audio.output is not UNSET:
-                out = self._codec.dump(params.audio.output)
+            output = getattr(params.audio, "output", None)
+            if isinstance(output, ResponseAudioOutput):
+                out = self._codec.dump(output)
                 if "format" in out:
                     validate_format(out["format"], "response.audio.output.format")
                     fmt = out["format"]
@@ -284,12 +288,10 @@ class ItemsMixin:
                 self.rule_uses[index] = uses + 1
                 return rule.steps
         choice = self.session.get("tool_choice")
-        if params is not UNSET and params.tool_choice is not UNSET:
-            choice = (
-                self._codec.dump(params.tool_choice)
-                if not isinstance(params.tool_choice, str)
-                else params.tool_choice
-            )
+        if params is not UNSET and isinstance(params.tool_choice, str):
+            choice = params.tool_choice
+        elif params is not UNSET and isinstance(params.tool_choice, Record):
+            choice = self._codec.dump(params.tool_choice)
         if (
             isinstance(choice, Mapping)
             and choice.get("type") == "function"
@@ -309,7 +311,7 @@ class ItemsMixin:
                 param="type",
             )
         conversation = "auto" if params is UNSET else params.conversation
-        if conversation is UNSET:
+        if conversation is UNSET or conversation is None:
             conversation = "auto"
         if conversation not in ("auto", "none"):
             raise invalid_value(conversation, ["auto", "none"], "response.conversation")

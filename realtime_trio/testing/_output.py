@@ -19,6 +19,7 @@ from realtime_trio._item_models import (
 )
 from realtime_trio._resample import Resampler
 from realtime_trio._response_models import (
+    CachedTokenDetails,
     InputTokenDetails,
     OutputTokenDetails,
     RateLimit,
@@ -33,7 +34,7 @@ from realtime_trio._server_events import RateLimitsUpdated
 from realtime_trio._session_models import AudioFormatConfig, VoiceId
 from realtime_trio._wav import read_wav
 
-from ._conversation import StoredItem
+from ._conversation import StoredItem, added_item
 from ._voice import RATE, synthesize
 
 if TYPE_CHECKING:
@@ -254,6 +255,9 @@ def response_usage(run: ResponseRun) -> Usage:
             audio_tokens=0,
             image_tokens=0,
             cached_tokens=0,
+            cached_tokens_details=CachedTokenDetails(
+                text_tokens=0, audio_tokens=0, image_tokens=0
+            ),
         ),
         output_token_details=OutputTokenDetails(
             text_tokens=text_out, audio_tokens=audio_out
@@ -284,7 +288,7 @@ def build_response(
         id=run.id,
         status=status,
         status_details=status_details,
-        output=tuple(state.record() for state in run.items)
+        output=tuple(added_item(state.record()) for state in run.items)
         if status != "in_progress"
         else (),
         conversation_id=settings.conversation_id,

@@ -68,7 +68,7 @@ from realtime_trio._server_events import (
     UnknownEvent,
 )
 
-from ._conversation import Conversation, StoredItem
+from ._conversation import Conversation, StoredItem, added_item
 from ._ids import IdFactory
 from ._output import (
     OutputItemState,
@@ -201,7 +201,9 @@ class ResponseRun:
             previous = self.items[index].previous_id
             yield Emit(
                 ConversationItemAdded(
-                    event_id=ids.event(), item=item, previous_item_id=previous
+                    event_id=ids.event(),
+                    item=added_item(item),
+                    previous_item_id=previous,
                 )
             )
 
@@ -217,7 +219,9 @@ class ResponseRun:
         if self.conversation is not None:
             yield Emit(
                 ConversationItemDone(
-                    event_id=ids.event(), item=item, previous_item_id=state.previous_id
+                    event_id=ids.event(),
+                    item=added_item(item),
+                    previous_item_id=state.previous_id,
                 )
             )
 
@@ -291,7 +295,10 @@ class ResponseRun:
             while next_word < len(words) and word_starts[next_word] < end_ms:
                 yield Emit(
                     ResponseOutputAudioTranscriptDelta(
-                        event_id=ids.event(), delta=words[next_word], **common
+                        event_id=ids.event(),
+                        delta=words[next_word],
+                        obfuscation=ids.obfuscation(words[next_word]),
+                        **common,
                     )
                 )
                 next_word += 1
@@ -305,7 +312,10 @@ class ResponseRun:
         for word in words[next_word:]:
             yield Emit(
                 ResponseOutputAudioTranscriptDelta(
-                    event_id=ids.event(), delta=word, **common
+                    event_id=ids.event(),
+                    delta=word,
+                    obfuscation=ids.obfuscation(word),
+                    **common,
                 )
             )
         yield Emit(ResponseOutputAudioDone(event_id=ids.event(), **common))
@@ -456,7 +466,7 @@ class ResponseRun:
                 tail.append(
                     ConversationItemDone(
                         event_id=ids.event(),
-                        item=item,
+                        item=added_item(item),
                         previous_item_id=state.previous_id,
                     )
                 )

@@ -5,7 +5,8 @@ and ``session.updated`` carry it. `apply_update` merges the JSON of a
 ``session.update`` into it the way the API documents (only the fields
 present change; ``null`` clears; ``turn_detection`` keeps its other fields
 while its ``type`` stays the same) and raises `ApiError` for the updates the
-real server refuses.
+real server refuses. Only the nulls that clear something reach it (see
+`realtime_trio.testing._nulls`); the others were dropped before.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def default_session(
         "tool_choice": "auto",
         "max_output_tokens": "inf",
         "tracing": None,
+        "truncation": "auto",
         "prompt": None,
         "expires_at": expires_at,
         "audio": {
@@ -102,7 +104,7 @@ def default_session(
                 "noise_reduction": None,
                 "turn_detection": server_vad_defaults(),
             },
-            "output": {"format": pcm_format(), "voice": DEFAULT_VOICE, "speed": 1},
+            "output": {"format": pcm_format(), "voice": DEFAULT_VOICE, "speed": 1.0},
         },
         "include": None,
     }

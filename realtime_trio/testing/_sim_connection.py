@@ -87,7 +87,8 @@ class ConnectionRecord:
         call_id: The ``call_id`` query parameter, if any.
         status: 101 if the handshake was accepted, else the HTTP status sent.
         session: The session object, as last reported to the client.
-        client_events: The client events received (valid ones, parsed).
+        client_events: The client events received (valid ones, parsed;
+            the nulls that mean absent left out).
         invalid_messages: The client messages that were not valid events.
         server_events: The server events sent, in order.
         close_code: The close code, once closed.

@@ -20,7 +20,8 @@ the shell sleeps until `SimSession.next_deadline` and calls
 `SimSession.on_timer`.
 
 Client errors never raise: they become ``error`` events shaped like the
-real API's, echoing the client's ``event_id``.
+real API's, echoing the client's ``event_id``. A ``null`` sent for an
+optional field counts as absent, unless it clears a setting (see `_nulls`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from realtime_trio._client_events import (
 )
 from realtime_trio._errors import RemoteProtocolError
 from realtime_trio._item_models import MessageItem, OutputAudio
+from realtime_trio._sentinel import UNSET
 from realtime_trio._serde import get_codec
 from realtime_trio._server_events import (
     ConversationItemDeleted,
@@ -65,6 +67,7 @@ from ._audio_turns import AudioTurnsMixin
 from ._conversation import Conversation
 from ._ids import IdFactory
 from ._input_audio import InputAudioBuffer
+from ._nulls import drop_absent_nulls
 from ._response_run import ResponseRun
 from ._scenario import CloseConnection, Scenario
 from ._session_config import (
@@ -266,6 +269,8 @@ class SimSession(AudioTurnsMixin):
             obj = self._strict.loads(data)
         except RemoteProtocolError as exc:
             return [self._error(from_protocol_error(exc))]
+        if isinstance(obj, dict):
+            obj = drop_absent_nulls(obj)
         event_id = obj.get("event_id") if isinstance(obj, dict) else None
         if not isinstance(event_id, str):
             event_id = None
@@ -314,7 +319,8 @@ class SimSession(AudioTurnsMixin):
                 )
             ]
         if isinstance(event, ResponseCreate):
-            return self.create_response(event.response, now)
+            params = UNSET if event.response is None else event.response
+            return self.create_response(params, now)
         if isinstance(event, ResponseCancel):
             return self._cancel(event)
         raise ApiError(
