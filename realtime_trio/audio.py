@@ -15,32 +15,32 @@ Everything here is synchronous, pure computation: no I/O, no trio.
 
 from __future__ import annotations
 
-from ._audio_formats import BYTES_PER_SAMPLE as BYTES_PER_SAMPLE
-from ._audio_formats import PCM16_24K as PCM16_24K
-from ._audio_formats import PCMA as PCMA
-from ._audio_formats import PCMU as PCMU
-from ._audio_formats import SAMPLE_RATE as SAMPLE_RATE
-from ._audio_formats import SUPPORTED_PCM_RATES as SUPPORTED_PCM_RATES
-from ._audio_formats import AudioFormat as AudioFormat
-from ._audio_formats import AudioFormatError as AudioFormatError
-from ._audio_formats import bytes_for_duration as bytes_for_duration
-from ._audio_formats import duration_ms as duration_ms
-from ._audio_formats import frame_bytes as frame_bytes
-from ._audio_pipeline import AudioChunker as AudioChunker
-from ._audio_pipeline import InputAudioPipeline as InputAudioPipeline
-from ._audio_pipeline import OutputAudioDecoder as OutputAudioDecoder
-from ._b64 import decode_audio as decode_audio
-from ._b64 import encode_audio as encode_audio
-from ._g711 import alaw_to_pcm16 as alaw_to_pcm16
-from ._g711 import pcm16_to_alaw as pcm16_to_alaw
-from ._g711 import pcm16_to_ulaw as pcm16_to_ulaw
-from ._g711 import ulaw_to_pcm16 as ulaw_to_pcm16
-from ._resample import Resampler as Resampler
-from ._util import fixup_module_metadata as _fixup_module_metadata
-from ._wav import WavAudio as WavAudio
-from ._wav import WavWriter as WavWriter
-from ._wav import read_wav as read_wav
-from ._wav import write_wav as write_wav
+from ._audio.b64 import decode_audio as decode_audio
+from ._audio.b64 import encode_audio as encode_audio
+from ._audio.formats import BYTES_PER_SAMPLE as BYTES_PER_SAMPLE
+from ._audio.formats import PCM16_24K as PCM16_24K
+from ._audio.formats import PCMA as PCMA
+from ._audio.formats import PCMU as PCMU
+from ._audio.formats import SAMPLE_RATE as SAMPLE_RATE
+from ._audio.formats import SUPPORTED_PCM_RATES as SUPPORTED_PCM_RATES
+from ._audio.formats import AudioFormat as AudioFormat
+from ._audio.formats import AudioFormatError as AudioFormatError
+from ._audio.formats import bytes_for_duration as bytes_for_duration
+from ._audio.formats import duration_ms as duration_ms
+from ._audio.formats import frame_bytes as frame_bytes
+from ._audio.g711 import alaw_to_pcm16 as alaw_to_pcm16
+from ._audio.g711 import pcm16_to_alaw as pcm16_to_alaw
+from ._audio.g711 import pcm16_to_ulaw as pcm16_to_ulaw
+from ._audio.g711 import ulaw_to_pcm16 as ulaw_to_pcm16
+from ._audio.pipeline import AudioChunker as AudioChunker
+from ._audio.pipeline import InputAudioPipeline as InputAudioPipeline
+from ._audio.pipeline import OutputAudioDecoder as OutputAudioDecoder
+from ._audio.resample import Resampler as Resampler
+from ._audio.wav import WavAudio as WavAudio
+from ._audio.wav import WavWriter as WavWriter
+from ._audio.wav import read_wav as read_wav
+from ._audio.wav import write_wav as write_wav
+from ._core.util import fixup_module_metadata as _fixup_module_metadata
 
 __all__ = [
     "AudioChunker",

@@ -26,26 +26,26 @@ See the SIP and WebRTC guides in the documentation.
 
 from __future__ import annotations
 
-from ._calls import APIConnectionError as APIConnectionError
-from ._calls import APIError as APIError
-from ._calls import CallNotFoundError as CallNotFoundError
-from ._calls import CallsClient as CallsClient
-from ._calls import ClientSecret as ClientSecret
-from ._calls import CreatedCall as CreatedCall
-from ._calls import ExpiresAfter as ExpiresAfter
-from ._sip_call import Accept as Accept
-from ._sip_call import CallHandler as CallHandler
-from ._sip_call import CallOutcome as CallOutcome
-from ._sip_call import Decider as Decider
-from ._sip_call import Decision as Decision
-from ._sip_call import IncomingCall as IncomingCall
-from ._sip_call import Reject as Reject
-from ._sip_call import interrupt_sideband as interrupt_sideband
-from ._sip_server import SipCallServer as SipCallServer
-from ._sip_server import SipServerOptions as SipServerOptions
-from ._sip_server import SipServerStatistics as SipServerStatistics
-from ._sip_server import open_sip_server as open_sip_server
-from ._sip_server import serve_sip as serve_sip
+from ._sip.call import Accept as Accept
+from ._sip.call import CallHandler as CallHandler
+from ._sip.call import CallOutcome as CallOutcome
+from ._sip.call import Decider as Decider
+from ._sip.call import Decision as Decision
+from ._sip.call import IncomingCall as IncomingCall
+from ._sip.call import Reject as Reject
+from ._sip.call import interrupt_sideband as interrupt_sideband
+from ._sip.rest import APIConnectionError as APIConnectionError
+from ._sip.rest import APIError as APIError
+from ._sip.rest import CallNotFoundError as CallNotFoundError
+from ._sip.rest import CallsClient as CallsClient
+from ._sip.rest import ClientSecret as ClientSecret
+from ._sip.rest import CreatedCall as CreatedCall
+from ._sip.rest import ExpiresAfter as ExpiresAfter
+from ._sip.server import SipCallServer as SipCallServer
+from ._sip.server import SipServerOptions as SipServerOptions
+from ._sip.server import SipServerStatistics as SipServerStatistics
+from ._sip.server import open_sip_server as open_sip_server
+from ._sip.server import serve_sip as serve_sip
 
 __all__ = [
     "APIConnectionError",
@@ -72,7 +72,7 @@ __all__ = [
 
 
 def _fixup_module_metadata() -> None:
-    # Show these as realtime_trio.calls.X, not realtime_trio._calls.X, in
+    # Show these as realtime_trio.calls.X, not realtime_trio._sip.rest.X, in
     # reprs, tracebacks and the docs (as realtime_trio/__init__.py does).
     for name in __all__:
         obj = globals()[name]

@@ -23,415 +23,415 @@ from __future__ import annotations
 
 import attrs
 
-from ._client_events import (
+from ._core.client_events import (
     ClientEvent as ClientEvent,
 )
-from ._client_events import (
+from ._core.client_events import (
     ConversationItemCreate as ConversationItemCreate,
 )
-from ._client_events import (
+from ._core.client_events import (
     ConversationItemDelete as ConversationItemDelete,
 )
-from ._client_events import (
+from ._core.client_events import (
     ConversationItemRetrieve as ConversationItemRetrieve,
 )
-from ._client_events import (
+from ._core.client_events import (
     ConversationItemTruncate as ConversationItemTruncate,
 )
-from ._client_events import (
+from ._core.client_events import (
     InputAudioBufferAppend as InputAudioBufferAppend,
 )
-from ._client_events import (
+from ._core.client_events import (
     InputAudioBufferClear as InputAudioBufferClear,
 )
-from ._client_events import (
+from ._core.client_events import (
     InputAudioBufferCommit as InputAudioBufferCommit,
 )
-from ._client_events import (
+from ._core.client_events import (
     OutputAudioBufferClear as OutputAudioBufferClear,
 )
-from ._client_events import (
+from ._core.client_events import (
     ResponseCancel as ResponseCancel,
 )
-from ._client_events import (
+from ._core.client_events import (
     ResponseCreate as ResponseCreate,
 )
-from ._client_events import (
+from ._core.client_events import (
     SessionUpdate as SessionUpdate,
 )
-from ._invalid import (
+from ._core.invalid import (
     InvalidEvent as InvalidEvent,
 )
-from ._invalid import (
+from ._core.invalid import (
     ReceivedEvent as ReceivedEvent,
 )
-from ._item_models import (
+from ._core.item_models import (
     AudioPart as AudioPart,
 )
-from ._item_models import (
+from ._core.item_models import (
     ContentPart as ContentPart,
 )
-from ._item_models import (
+from ._core.item_models import (
     ConversationItem as ConversationItem,
 )
-from ._item_models import (
+from ._core.item_models import (
     FunctionCallItem as FunctionCallItem,
 )
-from ._item_models import (
+from ._core.item_models import (
     FunctionCallOutputItem as FunctionCallOutputItem,
 )
-from ._item_models import (
+from ._core.item_models import (
     InputAudio as InputAudio,
 )
-from ._item_models import (
+from ._core.item_models import (
     InputImage as InputImage,
 )
-from ._item_models import (
+from ._core.item_models import (
     InputText as InputText,
 )
-from ._item_models import (
+from ._core.item_models import (
     ItemReference as ItemReference,
 )
-from ._item_models import (
+from ._core.item_models import (
     McpApprovalRequestItem as McpApprovalRequestItem,
 )
-from ._item_models import (
+from ._core.item_models import (
     McpApprovalResponseItem as McpApprovalResponseItem,
 )
-from ._item_models import (
+from ._core.item_models import (
     McpCallItem as McpCallItem,
 )
-from ._item_models import (
+from ._core.item_models import (
     McpError as McpError,
 )
-from ._item_models import (
+from ._core.item_models import (
     McpHttpError as McpHttpError,
 )
-from ._item_models import (
+from ._core.item_models import (
     McpListedTool as McpListedTool,
 )
-from ._item_models import (
+from ._core.item_models import (
     McpListToolsItem as McpListToolsItem,
 )
-from ._item_models import (
+from ._core.item_models import (
     McpProtocolError as McpProtocolError,
 )
-from ._item_models import (
+from ._core.item_models import (
     McpToolExecutionError as McpToolExecutionError,
 )
-from ._item_models import (
+from ._core.item_models import (
     MessageItem as MessageItem,
 )
-from ._item_models import (
+from ._core.item_models import (
     OutputAudio as OutputAudio,
 )
-from ._item_models import (
+from ._core.item_models import (
     OutputText as OutputText,
 )
-from ._item_models import (
+from ._core.item_models import (
     TextPart as TextPart,
 )
-from ._record import (
+from ._core.record import (
     Record as Record,
 )
-from ._record import (
+from ._core.record import (
     UnknownObject as UnknownObject,
 )
-from ._response_models import (
+from ._core.response_models import (
     CachedTokenDetails as CachedTokenDetails,
 )
-from ._response_models import (
+from ._core.response_models import (
     Conversation as Conversation,
 )
-from ._response_models import (
+from ._core.response_models import (
     ErrorDetail as ErrorDetail,
 )
-from ._response_models import (
+from ._core.response_models import (
     InputTokenDetails as InputTokenDetails,
 )
-from ._response_models import (
+from ._core.response_models import (
     LogProb as LogProb,
 )
-from ._response_models import (
+from ._core.response_models import (
     OutputTokenDetails as OutputTokenDetails,
 )
-from ._response_models import (
+from ._core.response_models import (
     RateLimit as RateLimit,
 )
-from ._response_models import (
+from ._core.response_models import (
     Response as Response,
 )
-from ._response_models import (
+from ._core.response_models import (
     ResponseAudio as ResponseAudio,
 )
-from ._response_models import (
+from ._core.response_models import (
     ResponseAudioOutput as ResponseAudioOutput,
 )
-from ._response_models import (
+from ._core.response_models import (
     ResponseCreateParams as ResponseCreateParams,
 )
-from ._response_models import (
+from ._core.response_models import (
     StatusDetails as StatusDetails,
 )
-from ._response_models import (
+from ._core.response_models import (
     StatusError as StatusError,
 )
-from ._response_models import (
+from ._core.response_models import (
     TranscriptDurationUsage as TranscriptDurationUsage,
 )
-from ._response_models import (
+from ._core.response_models import (
     TranscriptionError as TranscriptionError,
 )
-from ._response_models import (
+from ._core.response_models import (
     TranscriptionLanguage as TranscriptionLanguage,
 )
-from ._response_models import (
+from ._core.response_models import (
     TranscriptTokenDetails as TranscriptTokenDetails,
 )
-from ._response_models import (
+from ._core.response_models import (
     TranscriptTokenUsage as TranscriptTokenUsage,
 )
-from ._response_models import (
+from ._core.response_models import (
     TranscriptUsage as TranscriptUsage,
 )
-from ._response_models import (
+from ._core.response_models import (
     Usage as Usage,
 )
-from ._sentinel import UNSET as UNSET
-from ._sentinel import UnsetType as UnsetType
-from ._serde import EVENT_CLASSES as EVENT_CLASSES
-from ._server_events import (
+from ._core.sentinel import UNSET as UNSET
+from ._core.sentinel import UnsetType as UnsetType
+from ._core.serde import EVENT_CLASSES as EVENT_CLASSES
+from ._core.server_events import (
     ConversationCreated as ConversationCreated,
 )
-from ._server_events import (
+from ._core.server_events import (
     ConversationItemAdded as ConversationItemAdded,
 )
-from ._server_events import (
+from ._core.server_events import (
     ConversationItemCreated as ConversationItemCreated,
 )
-from ._server_events import (
+from ._core.server_events import (
     ConversationItemDeleted as ConversationItemDeleted,
 )
-from ._server_events import (
+from ._core.server_events import (
     ConversationItemDone as ConversationItemDone,
 )
-from ._server_events import (
+from ._core.server_events import (
     ConversationItemInputAudioTranscriptionCompleted as ConversationItemInputAudioTranscriptionCompleted,
 )
-from ._server_events import (
+from ._core.server_events import (
     ConversationItemInputAudioTranscriptionDelta as ConversationItemInputAudioTranscriptionDelta,
 )
-from ._server_events import (
+from ._core.server_events import (
     ConversationItemInputAudioTranscriptionFailed as ConversationItemInputAudioTranscriptionFailed,
 )
-from ._server_events import (
+from ._core.server_events import (
     ConversationItemInputAudioTranscriptionSegment as ConversationItemInputAudioTranscriptionSegment,
 )
-from ._server_events import (
+from ._core.server_events import (
     ConversationItemRetrieved as ConversationItemRetrieved,
 )
-from ._server_events import (
+from ._core.server_events import (
     ConversationItemTruncated as ConversationItemTruncated,
 )
-from ._server_events import (
+from ._core.server_events import (
     ErrorEvent as ErrorEvent,
 )
-from ._server_events import (
+from ._core.server_events import (
     InputAudioBufferCleared as InputAudioBufferCleared,
 )
-from ._server_events import (
+from ._core.server_events import (
     InputAudioBufferCommitted as InputAudioBufferCommitted,
 )
-from ._server_events import (
+from ._core.server_events import (
     InputAudioBufferDtmfEventReceived as InputAudioBufferDtmfEventReceived,
 )
-from ._server_events import (
+from ._core.server_events import (
     InputAudioBufferSpeechStarted as InputAudioBufferSpeechStarted,
 )
-from ._server_events import (
+from ._core.server_events import (
     InputAudioBufferSpeechStopped as InputAudioBufferSpeechStopped,
 )
-from ._server_events import (
+from ._core.server_events import (
     InputAudioBufferTimeoutTriggered as InputAudioBufferTimeoutTriggered,
 )
-from ._server_events import (
+from ._core.server_events import (
     McpListToolsCompleted as McpListToolsCompleted,
 )
-from ._server_events import (
+from ._core.server_events import (
     McpListToolsFailed as McpListToolsFailed,
 )
-from ._server_events import (
+from ._core.server_events import (
     McpListToolsInProgress as McpListToolsInProgress,
 )
-from ._server_events import (
+from ._core.server_events import (
     OutputAudioBufferCleared as OutputAudioBufferCleared,
 )
-from ._server_events import (
+from ._core.server_events import (
     OutputAudioBufferStarted as OutputAudioBufferStarted,
 )
-from ._server_events import (
+from ._core.server_events import (
     OutputAudioBufferStopped as OutputAudioBufferStopped,
 )
-from ._server_events import (
+from ._core.server_events import (
     RateLimitsUpdated as RateLimitsUpdated,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseContentPartAdded as ResponseContentPartAdded,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseContentPartDone as ResponseContentPartDone,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseCreated as ResponseCreated,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseDone as ResponseDone,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseFunctionCallArgumentsDelta as ResponseFunctionCallArgumentsDelta,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseFunctionCallArgumentsDone as ResponseFunctionCallArgumentsDone,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseMcpCallArgumentsDelta as ResponseMcpCallArgumentsDelta,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseMcpCallArgumentsDone as ResponseMcpCallArgumentsDone,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseMcpCallCompleted as ResponseMcpCallCompleted,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseMcpCallFailed as ResponseMcpCallFailed,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseMcpCallInProgress as ResponseMcpCallInProgress,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseOutputAudioDelta as ResponseOutputAudioDelta,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseOutputAudioDone as ResponseOutputAudioDone,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseOutputAudioTranscriptDelta as ResponseOutputAudioTranscriptDelta,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseOutputAudioTranscriptDone as ResponseOutputAudioTranscriptDone,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseOutputItemAdded as ResponseOutputItemAdded,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseOutputItemDone as ResponseOutputItemDone,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseOutputTextDelta as ResponseOutputTextDelta,
 )
-from ._server_events import (
+from ._core.server_events import (
     ResponseOutputTextDone as ResponseOutputTextDone,
 )
-from ._server_events import (
+from ._core.server_events import (
     ServerEvent as ServerEvent,
 )
-from ._server_events import (
+from ._core.server_events import (
     SessionCreated as SessionCreated,
 )
-from ._server_events import (
+from ._core.server_events import (
     SessionUpdated as SessionUpdated,
 )
-from ._server_events import (
+from ._core.server_events import (
     UnknownEvent as UnknownEvent,
 )
-from ._session_models import (
+from ._core.session_models import (
     AnySessionConfig as AnySessionConfig,
 )
-from ._session_models import (
+from ._core.session_models import (
     AudioConfig as AudioConfig,
 )
-from ._session_models import (
+from ._core.session_models import (
     AudioFormatConfig as AudioFormatConfig,
 )
-from ._session_models import (
+from ._core.session_models import (
     AudioInput as AudioInput,
 )
-from ._session_models import (
+from ._core.session_models import (
     AudioOutput as AudioOutput,
 )
-from ._session_models import (
+from ._core.session_models import (
     AudioPCM as AudioPCM,
 )
-from ._session_models import (
+from ._core.session_models import (
     AudioPCMA as AudioPCMA,
 )
-from ._session_models import (
+from ._core.session_models import (
     AudioPCMU as AudioPCMU,
 )
-from ._session_models import (
+from ._core.session_models import (
     AudioTranscription as AudioTranscription,
 )
-from ._session_models import (
+from ._core.session_models import (
     FunctionTool as FunctionTool,
 )
-from ._session_models import (
+from ._core.session_models import (
     McpRequireApproval as McpRequireApproval,
 )
-from ._session_models import (
+from ._core.session_models import (
     McpTool as McpTool,
 )
-from ._session_models import (
+from ._core.session_models import (
     McpToolFilter as McpToolFilter,
 )
-from ._session_models import (
+from ._core.session_models import (
     NoiseReduction as NoiseReduction,
 )
-from ._session_models import (
+from ._core.session_models import (
     Prompt as Prompt,
 )
-from ._session_models import (
+from ._core.session_models import (
     Reasoning as Reasoning,
 )
-from ._session_models import (
+from ._core.session_models import (
     SemanticVad as SemanticVad,
 )
-from ._session_models import (
+from ._core.session_models import (
     ServerVad as ServerVad,
 )
-from ._session_models import (
+from ._core.session_models import (
     SessionConfig as SessionConfig,
 )
-from ._session_models import (
+from ._core.session_models import (
     TokenLimits as TokenLimits,
 )
-from ._session_models import (
+from ._core.session_models import (
     Tool as Tool,
 )
-from ._session_models import (
+from ._core.session_models import (
     ToolChoice as ToolChoice,
 )
-from ._session_models import (
+from ._core.session_models import (
     ToolChoiceFunction as ToolChoiceFunction,
 )
-from ._session_models import (
+from ._core.session_models import (
     ToolChoiceMcp as ToolChoiceMcp,
 )
-from ._session_models import (
+from ._core.session_models import (
     TracingConfig as TracingConfig,
 )
-from ._session_models import (
+from ._core.session_models import (
     TranscriptionSessionConfig as TranscriptionSessionConfig,
 )
-from ._session_models import (
+from ._core.session_models import (
     Truncation as Truncation,
 )
-from ._session_models import (
+from ._core.session_models import (
     TruncationRetentionRatio as TruncationRetentionRatio,
 )
-from ._session_models import (
+from ._core.session_models import (
     TurnDetection as TurnDetection,
 )
-from ._session_models import (
+from ._core.session_models import (
     VoiceId as VoiceId,
 )
 

@@ -27,47 +27,47 @@ class names are the CamelCase of the ``type``, fields are the wire names.
 
 from __future__ import annotations
 
-from ._util import fixup_module_metadata as _fixup_module_metadata
-from ._webhook_dedup import AsyncWebhookIdStore as AsyncWebhookIdStore
-from ._webhook_dedup import MemoryWebhookIdStore as MemoryWebhookIdStore
-from ._webhook_dedup import WebhookIdStore as WebhookIdStore
-from ._webhook_events import BatchCancelled as BatchCancelled
-from ._webhook_events import BatchCompleted as BatchCompleted
-from ._webhook_events import BatchExpired as BatchExpired
-from ._webhook_events import BatchFailed as BatchFailed
-from ._webhook_events import DuplicateWebhookError as DuplicateWebhookError
-from ._webhook_events import EvalRunCanceled as EvalRunCanceled
-from ._webhook_events import EvalRunFailed as EvalRunFailed
-from ._webhook_events import EvalRunSucceeded as EvalRunSucceeded
-from ._webhook_events import FineTuningJobCancelled as FineTuningJobCancelled
-from ._webhook_events import FineTuningJobFailed as FineTuningJobFailed
-from ._webhook_events import FineTuningJobSucceeded as FineTuningJobSucceeded
-from ._webhook_events import LiveCallIncoming as LiveCallIncoming
-from ._webhook_events import LiveCallIncomingData as LiveCallIncomingData
-from ._webhook_events import MalformedPayloadError as MalformedPayloadError
-from ._webhook_events import RealtimeCallIncoming as RealtimeCallIncoming
-from ._webhook_events import RealtimeCallIncomingData as RealtimeCallIncomingData
-from ._webhook_events import ResponseCancelled as ResponseCancelled
-from ._webhook_events import ResponseCompleted as ResponseCompleted
-from ._webhook_events import ResponseFailed as ResponseFailed
-from ._webhook_events import ResponseIncomplete as ResponseIncomplete
-from ._webhook_events import SipHeader as SipHeader
-from ._webhook_events import UnknownWebhookEvent as UnknownWebhookEvent
-from ._webhook_events import WebhookEvent as WebhookEvent
-from ._webhook_events import WebhookEventData as WebhookEventData
-from ._webhook_events import dump_webhook_event as dump_webhook_event
-from ._webhook_events import parse_webhook_event as parse_webhook_event
-from ._webhook_events import verify_webhook as verify_webhook
-from ._webhook_signature import InvalidSecretError as InvalidSecretError
-from ._webhook_signature import MalformedHeaderError as MalformedHeaderError
-from ._webhook_signature import MissingHeaderError as MissingHeaderError
-from ._webhook_signature import SignatureMismatchError as SignatureMismatchError
-from ._webhook_signature import (
+from ._core.util import fixup_module_metadata as _fixup_module_metadata
+from ._webhooks.dedup import AsyncWebhookIdStore as AsyncWebhookIdStore
+from ._webhooks.dedup import MemoryWebhookIdStore as MemoryWebhookIdStore
+from ._webhooks.dedup import WebhookIdStore as WebhookIdStore
+from ._webhooks.events import BatchCancelled as BatchCancelled
+from ._webhooks.events import BatchCompleted as BatchCompleted
+from ._webhooks.events import BatchExpired as BatchExpired
+from ._webhooks.events import BatchFailed as BatchFailed
+from ._webhooks.events import DuplicateWebhookError as DuplicateWebhookError
+from ._webhooks.events import EvalRunCanceled as EvalRunCanceled
+from ._webhooks.events import EvalRunFailed as EvalRunFailed
+from ._webhooks.events import EvalRunSucceeded as EvalRunSucceeded
+from ._webhooks.events import FineTuningJobCancelled as FineTuningJobCancelled
+from ._webhooks.events import FineTuningJobFailed as FineTuningJobFailed
+from ._webhooks.events import FineTuningJobSucceeded as FineTuningJobSucceeded
+from ._webhooks.events import LiveCallIncoming as LiveCallIncoming
+from ._webhooks.events import LiveCallIncomingData as LiveCallIncomingData
+from ._webhooks.events import MalformedPayloadError as MalformedPayloadError
+from ._webhooks.events import RealtimeCallIncoming as RealtimeCallIncoming
+from ._webhooks.events import RealtimeCallIncomingData as RealtimeCallIncomingData
+from ._webhooks.events import ResponseCancelled as ResponseCancelled
+from ._webhooks.events import ResponseCompleted as ResponseCompleted
+from ._webhooks.events import ResponseFailed as ResponseFailed
+from ._webhooks.events import ResponseIncomplete as ResponseIncomplete
+from ._webhooks.events import SipHeader as SipHeader
+from ._webhooks.events import UnknownWebhookEvent as UnknownWebhookEvent
+from ._webhooks.events import WebhookEvent as WebhookEvent
+from ._webhooks.events import WebhookEventData as WebhookEventData
+from ._webhooks.events import dump_webhook_event as dump_webhook_event
+from ._webhooks.events import parse_webhook_event as parse_webhook_event
+from ._webhooks.events import verify_webhook as verify_webhook
+from ._webhooks.signature import InvalidSecretError as InvalidSecretError
+from ._webhooks.signature import MalformedHeaderError as MalformedHeaderError
+from ._webhooks.signature import MissingHeaderError as MissingHeaderError
+from ._webhooks.signature import SignatureMismatchError as SignatureMismatchError
+from ._webhooks.signature import (
     TimestampOutOfToleranceError as TimestampOutOfToleranceError,
 )
-from ._webhook_signature import WebhookVerificationError as WebhookVerificationError
-from ._webhook_signature import sign_webhook as sign_webhook
-from ._webhook_signature import verify_webhook_signature as verify_webhook_signature
+from ._webhooks.signature import WebhookVerificationError as WebhookVerificationError
+from ._webhooks.signature import sign_webhook as sign_webhook
+from ._webhooks.signature import verify_webhook_signature as verify_webhook_signature
 
 __all__ = [
     "AsyncWebhookIdStore",

@@ -13,29 +13,28 @@ of a recorded connection); `Recorder` writes connections as JSONL.
 
 from __future__ import annotations
 
-from realtime_trio._util import fixup_module_metadata as _fixup_module_metadata
-
-from ._calls import SimCall as SimCall
-from ._recording import RecordedEvent as RecordedEvent
-from ._recording import Recorder as Recorder
-from ._recording import Replay as Replay
-from ._recording import load_recording as load_recording
-from ._scenario import CallTool as CallTool
-from ._scenario import CloseConnection as CloseConnection
-from ._scenario import ConnectionFault as ConnectionFault
-from ._scenario import Delay as Delay
-from ._scenario import DropConnection as DropConnection
-from ._scenario import Fail as Fail
-from ._scenario import Rule as Rule
-from ._scenario import Say as Say
-from ._scenario import Scenario as Scenario
-from ._scenario import ScenarioError as ScenarioError
-from ._sim_connection import ConnectionRecord as ConnectionRecord
-from ._simulator import RealtimeSimulator as RealtimeSimulator
-from ._simulator import open_simulator as open_simulator
-from ._voice import silence as silence
-from ._voice import synthesize_speech as synthesize_speech
-from ._voice import tone as tone
+from .._core.util import fixup_module_metadata as _fixup_module_metadata
+from ._model.recording import RecordedEvent as RecordedEvent
+from ._model.recording import Recorder as Recorder
+from ._model.recording import Replay as Replay
+from ._model.recording import load_recording as load_recording
+from ._model.scenario import CallTool as CallTool
+from ._model.scenario import CloseConnection as CloseConnection
+from ._model.scenario import ConnectionFault as ConnectionFault
+from ._model.scenario import Delay as Delay
+from ._model.scenario import DropConnection as DropConnection
+from ._model.scenario import Fail as Fail
+from ._model.scenario import Rule as Rule
+from ._model.scenario import Say as Say
+from ._model.scenario import Scenario as Scenario
+from ._model.scenario import ScenarioError as ScenarioError
+from ._model.voice import silence as silence
+from ._model.voice import synthesize_speech as synthesize_speech
+from ._model.voice import tone as tone
+from ._server.calls import SimCall as SimCall
+from ._server.sim_connection import ConnectionRecord as ConnectionRecord
+from ._server.simulator import RealtimeSimulator as RealtimeSimulator
+from ._server.simulator import open_simulator as open_simulator
 
 __all__ = [
     "CallTool",

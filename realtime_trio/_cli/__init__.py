@@ -1,0 +1,1 @@
+"""The ``realtime-trio`` command and its subcommands."""

@@ -1,0 +1,81 @@
+"""The ``realtime-trio`` command: ``demo``, ``simulate`` and ``sip-serve``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+import trio
+
+from .._version import __version__
+
+Runner = Callable[[argparse.Namespace], Awaitable[None]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    from .demo import add_demo_arguments, run_demo
+    from .simulate import add_simulate_arguments, run_simulate
+
+    parser = argparse.ArgumentParser(
+        prog="realtime-trio",
+        description="A Trio client for the OpenAI Realtime API, with a local simulator.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="log more (-vv: debug)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    demo = commands.add_parser(
+        "demo",
+        help="a scripted voice conversation (the simulator when there is no key)",
+    )
+    add_demo_arguments(demo)
+    demo.set_defaults(run=run_demo)
+
+    simulate = commands.add_parser("simulate", help="run the Realtime API simulator")
+    add_simulate_arguments(simulate)
+    simulate.set_defaults(run=run_simulate)
+
+    try:
+        from .sip_serve import add_sip_serve_arguments, run_sip_serve
+    except ImportError:  # pragma: no cover - the SIP server is optional until it lands
+        pass
+    else:
+        sip = commands.add_parser(
+            "sip-serve", help="answer SIP calls: webhooks, call control, sideband"
+        )
+        add_sip_serve_arguments(sip)
+        sip.set_defaults(run=run_sip_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    run: Runner = args.run
+    try:
+        trio.run(run, args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the command's failure, told plainly
+        from .._core.errors import RealtimeError
+
+        if isinstance(exc, RealtimeError | trio.TooSlowError | OSError):
+            print(
+                f"realtime-trio {args.command}: {type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
+            return 1
+        raise
+    return 0

@@ -1,0 +1,229 @@
+"""``realtime-trio sip-serve``: answer SIP calls with a handler, until Ctrl-C.
+
+::
+
+    export OPENAI_API_KEY=sk-... OPENAI_WEBHOOK_SECRET=whsec_...
+    realtime-trio sip-serve --port 8000 --handler myapp.calls:handler
+
+The first line printed is the webhook URL (register its public equivalent,
+behind your TLS proxy, for ``realtime.call.incoming``). SIGINT or SIGTERM
+shuts down cleanly: calls still up are hung up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import importlib.util
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import trio
+
+from .._core.session_models import SessionConfig
+from .._sip.call import CallHandler, Decider
+from .._sip.rest import DEFAULT_BASE_URL
+from .._sip.server import SipCallServer
+from .sip_demo import DEMO_INSTRUCTIONS, demo_session, make_demo_handler
+
+
+def add_sip_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``sip-serve`` options to ``parser``."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="TCP port (default: 8000; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--path", default="/webhook", help="webhook path (default: /webhook)"
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        default=None,
+        help="the endpoint's whsec_... secret (default: $OPENAI_WEBHOOK_SECRET; prefer the variable: arguments show in ps)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help="standard API key (default: $OPENAI_API_KEY; prefer the variable: arguments show in ps)",
+    )
+    parser.add_argument(
+        "--api-base",
+        default=DEFAULT_BASE_URL,
+        help=f"REST base URL (default: {DEFAULT_BASE_URL})",
+    )
+    parser.add_argument(
+        "--realtime-url", default=None, help="WebSocket endpoint (default: the API's)"
+    )
+    parser.add_argument(
+        "--handler",
+        default=None,
+        metavar="MODULE:FUNCTION",
+        help="async def handler(call) to run for each call, as module:function or path/file.py:function "
+        "(default: a demo that greets the caller, talks, and hangs up)",
+    )
+    parser.add_argument(
+        "--decide",
+        default=None,
+        metavar="MODULE:FUNCTION",
+        help="async def decide(call) -> Accept | Reject | None (default: accept every call)",
+    )
+    parser.add_argument(
+        "--instructions", default=None, help="session instructions for accepted calls"
+    )
+    parser.add_argument(
+        "--model",
+        default="gpt-realtime",
+        help="model for accepted calls (default: gpt-realtime)",
+    )
+    parser.add_argument(
+        "--max-calls",
+        type=int,
+        default=100,
+        help="concurrent calls; more get 486 Busy (default: 100)",
+    )
+    parser.add_argument(
+        "--max-call-seconds",
+        type=float,
+        default=300.0,
+        help="the demo handler hangs up after this long (default: 300)",
+    )
+
+
+def load_object(spec: str) -> Any:
+    """Load ``module:attr`` (or ``path/to/file.py:attr``; dotted attributes allowed).
+
+    Raises:
+        ValueError: ``spec`` has no ``:``, or the attribute does not exist.
+        ImportError: the module cannot be imported.
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"expected MODULE:FUNCTION, got {spec!r}")
+    if module_name.endswith(".py"):
+        path = Path(module_name)
+        loader_spec = importlib.util.spec_from_file_location(path.stem, path)
+        if loader_spec is None or loader_spec.loader is None:
+            raise ImportError(f"cannot load {module_name}")
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules.setdefault(path.stem, module)
+        loader_spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(module_name)
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"{module_name} has no attribute {attr!r}") from None
+    return obj
+
+
+def _callable(spec: str, what: str) -> Callable[..., Any]:
+    obj = load_object(spec)
+    if not callable(obj):
+        raise ValueError(f"{what} {spec!r} is not callable")
+    return obj  # type: ignore[no-any-return]
+
+
+def server_from_args(args: argparse.Namespace) -> SipCallServer:
+    """Build the `SipCallServer` the arguments describe.
+
+    Raises:
+        ValueError: a missing secret or key, or a bad ``--handler``.
+    """
+    handler: CallHandler
+    if args.handler is None:
+        handler = make_demo_handler(max_call_seconds=args.max_call_seconds)
+        session = demo_session(args.instructions or DEMO_INSTRUCTIONS, model=args.model)
+    else:
+        handler = _callable(args.handler, "--handler")
+        session = SessionConfig(model=args.model)
+        if args.instructions is not None:
+            session = SessionConfig(model=args.model, instructions=args.instructions)
+    decide: Decider | None = None
+    if args.decide is not None:
+        decide = _callable(args.decide, "--decide")
+    return SipCallServer(
+        handler,
+        webhook_secret=args.webhook_secret or os.environ.get("OPENAI_WEBHOOK_SECRET"),
+        api_key=args.api_key or os.environ.get("OPENAI_API_KEY"),
+        api_base_url=args.api_base,
+        realtime_url=args.realtime_url,
+        host=args.host,
+        port=args.port,
+        path=args.path,
+        decide=decide,
+        session=session,
+        max_concurrent_calls=args.max_calls,
+    )
+
+
+async def run_sip_serve(
+    args: argparse.Namespace,
+    *,
+    stdout: IO[str] | None = None,
+    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run ``sip-serve``: print the webhook URL, serve until SIGINT/SIGTERM or cancellation.
+
+    Args:
+        args: The parsed arguments (see `add_sip_serve_arguments`).
+        stdout: Where the URL is printed (default: ``sys.stdout``).
+        task_status: Given the URL once listening (for ``nursery.start``).
+
+    Raises:
+        SystemExit: a configuration error (no secret or key, a bad ``--handler``).
+    """
+    try:
+        server = server_from_args(args)
+    except (ValueError, ImportError) as exc:
+        # A configuration error: say it in one line, not with a traceback.
+        raise SystemExit(f"realtime-trio sip-serve: {exc}") from None
+    out = stdout if stdout is not None else sys.stdout
+    # The signal receiver goes in first: once the URL is printed, Ctrl-C
+    # (or SIGTERM) always means "shut down cleanly".
+    with _shutdown_signals() as signals:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.serve)
+            print(server.url, file=out, flush=True)
+            task_status.started(server.url)
+            if signals is None:
+                await trio.sleep_forever()
+            else:
+                async for signum in signals:
+                    print(
+                        f"{signal.Signals(signum).name}: shutting down",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    break
+            await server.aclose()
+
+
+def _shutdown_signals() -> Any:
+    """A receiver of SIGINT and SIGTERM, or a null context off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext(None)
+    wanted = [signal.SIGINT]
+    if hasattr(signal, "SIGTERM"):
+        wanted.append(signal.SIGTERM)
+    return trio.open_signal_receiver(*wanted)
+
+
+__all__ = [
+    "add_sip_serve_arguments",
+    "load_object",
+    "run_sip_serve",
+    "server_from_args",
+]

@@ -1,0 +1,159 @@
+"""The audio input path of a connection: byte-bounded senders and the control markers.
+
+Audio goes from any number of `AudioSender`\\ s through one memory channel to
+the connection's audio-encoding task. The channel is bounded in *bytes of
+audio* (so in milliseconds), not in chunks: a sender waits while the buffered
+audio is over budget. A chunk larger than the whole budget is still accepted
+when nothing else is buffered, so no caller can dead-lock itself.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Final, final
+
+import attrs
+import trio
+
+if TYPE_CHECKING:
+    from .connection import RealtimeConnection
+
+
+@attrs.frozen
+class AudioControl:
+    """An ``input_audio_buffer.*`` event that must stay in order with the audio.
+
+    ``text`` is the encoded event (None: nothing to send); with ``flush`` the
+    partial frame is sent first (commit), with ``reset`` it is dropped (clear).
+    """
+
+    text: str | None
+    flush: bool = False
+    reset: bool = False
+    #: The connection is closing: send what is left and stop (other senders may still be open).
+    stop: bool = False
+
+
+AudioItem = bytes | AudioControl
+
+
+class AudioBuffer:
+    """The byte accounting shared by the senders and the audio task."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.buffered = 0
+        self.peak = 0
+        self._space = trio.lowlevel.ParkingLot()
+        send, receive = trio.open_memory_channel[AudioItem](math.inf)
+        # The count is unbounded on purpose: the byte budget is the bound.
+        self.send_channel: trio.MemorySendChannel[AudioItem] = send
+        self.receive_channel: trio.MemoryReceiveChannel[AudioItem] = receive
+
+    def has_room(self, nbytes: int) -> bool:
+        return self.buffered == 0 or self.buffered + nbytes <= self.budget
+
+    def added(self, nbytes: int) -> None:
+        self.buffered += nbytes
+        if self.buffered > self.peak:
+            self.peak = self.buffered
+
+    def consumed(self, nbytes: int) -> None:
+        self.buffered -= nbytes
+        self._space.unpark_all()
+
+    async def wait_room(self) -> None:
+        await self._space.park()
+
+    def wake_all(self) -> None:
+        self._space.unpark_all()
+
+
+_CLOSED: Final = "this audio sender is closed"
+
+
+@final
+class AudioSender(trio.abc.SendChannel[bytes]):
+    """Sends PCM audio into a connection's audio-encoding task.
+
+    Get one from `RealtimeConnection.audio_sender`; ``clone()`` it for more
+    producers, and close each when done (``with sender:``). Audio is in the
+    connection's input format (PCM16 mono 24 kHz unless told otherwise) and
+    can be any length: the audio task frames it.
+    """
+
+    def __init__(
+        self,
+        connection: RealtimeConnection,
+        buffer: AudioBuffer,
+        channel: trio.MemorySendChannel[AudioItem],
+    ) -> None:
+        self._connection = connection
+        self._buffer = buffer
+        self._channel = channel
+        self._closed = False
+
+    async def send(self, value: bytes) -> None:
+        """Queue audio, waiting while the buffered audio is over budget.
+
+        This is a checkpoint. Cancelling it is safe: either all of ``value``
+        was queued or none of it.
+
+        Raises:
+            ConnectionClosed: the connection (or this sender) is closed.
+            ConnectionBroken: the connection failed.
+        """
+        await trio.lowlevel.checkpoint_if_cancelled()
+        data = bytes(value)
+        while True:
+            self._check()
+            if self._buffer.has_room(len(data)):
+                break
+            await self._buffer.wait_room()
+        self._put(data)
+        await trio.lowlevel.cancel_shielded_checkpoint()
+
+    def send_nowait(self, value: bytes) -> None:
+        """Queue audio now, or raise `trio.WouldBlock` if the buffer is over budget."""
+        data = bytes(value)
+        self._check()
+        if not self._buffer.has_room(len(data)):
+            raise trio.WouldBlock
+        self._put(data)
+
+    def _put(self, data: bytes) -> None:
+        if not data:
+            return
+        try:
+            self._channel.send_nowait(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise self._connection._terminal_error() from None
+        self._buffer.added(len(data))
+
+    def _check(self) -> None:
+        self._connection._check_usable()
+        if self._closed:
+            raise trio.ClosedResourceError(_CLOSED)
+
+    def clone(self) -> AudioSender:
+        """Another sender into the same audio stream (for another producer)."""
+        if self._closed:
+            raise trio.ClosedResourceError(_CLOSED)
+        return AudioSender(self._connection, self._buffer, self._channel.clone())
+
+    def close(self) -> None:
+        """Close this sender (synchronously; the others stay open)."""
+        if not self._closed:
+            self._closed = True
+            self._channel.close()
+
+    def __enter__(self) -> AudioSender:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def aclose(self) -> None:
+        """Close this sender. This is a checkpoint."""
+        self.close()
+        await trio.lowlevel.checkpoint()

@@ -1,0 +1,169 @@
+"""Connection errors (they inherit trio's resource errors, so this module imports trio).
+
+The whole tree, with the core errors of ``_errors.py``::
+
+    RealtimeError
+    ├── ProtocolError
+    │   ├── LocalProtocolError
+    │   └── RemoteProtocolError
+    ├── HandshakeError                 the connection could not be established
+    │   ├── ConnectTimeout             connect_timeout expired
+    │   └── ConnectionRejected         HTTP 401/403/404/429... on the upgrade
+    ├── ConnectionClosed               *we* closed it (also trio.ClosedResourceError)
+    ├── ConnectionBroken               the network or the server ended it (also trio.BrokenResourceError)
+    │   └── CallEnded                  a sideband's call ended (hangup or server close)
+    ├── ServerError                    a correlated request was answered with ``error``
+    └── RealtimeInternalError          a bug: please report it
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+from .._core.errors import RealtimeError
+
+if TYPE_CHECKING:
+    from .._core.server_events import ErrorEvent
+
+
+@attrs.frozen
+class CloseReason:
+    """Why a WebSocket closed: the close ``code`` and ``reason`` text."""
+
+    code: int | None
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        if self.code is None:
+            return "no close frame"
+        return f"code {self.code}" + (f" ({self.reason})" if self.reason else "")
+
+
+class HandshakeError(RealtimeError):
+    """The connection could not be established (network error, timeout, rejection)."""
+
+
+class ConnectTimeout(HandshakeError):
+    """Opening the connection took longer than ``connect_timeout``."""
+
+
+class ConnectionRejected(HandshakeError):
+    """The server answered the WebSocket upgrade with an HTTP error.
+
+    Attributes:
+        status_code: The HTTP status (401 bad key, 403, 404 ``call_id_not_found``, 429...).
+        headers: The response headers (name, value) as text.
+        body: The response body (bytes, possibly empty).
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        *,
+        headers: tuple[tuple[str, str], ...] = (),
+        body: bytes = b"",
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.body = body
+        detail = self.error_message
+        super().__init__(
+            f"connection rejected with HTTP {status_code}"
+            + (f" ({self.error_code}): {detail}" if detail else "")
+        )
+
+    @property
+    def error(self) -> Mapping[str, Any]:
+        """The OpenAI-style ``{"error": {...}}`` object of the body, or ``{}``."""
+        try:
+            data = json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            return {}
+        error = data.get("error") if isinstance(data, dict) else None
+        return error if isinstance(error, dict) else {}
+
+    @property
+    def error_code(self) -> str | None:
+        """The OpenAI error ``code`` of the body (for example ``call_id_not_found``)."""
+        code = self.error.get("code")
+        return code if isinstance(code, str) else None
+
+    @property
+    def error_message(self) -> str | None:
+        """The OpenAI error ``message`` of the body."""
+        message = self.error.get("message")
+        return message if isinstance(message, str) else None
+
+    def __repr__(self) -> str:
+        return f"ConnectionRejected(status_code={self.status_code}, error_code={self.error_code!r})"
+
+
+class ConnectionClosed(RealtimeError, trio.ClosedResourceError):
+    """The connection was closed by this side (``aclose()`` or leaving ``open_realtime``)."""
+
+    def __init__(
+        self,
+        message: str = "the connection is closed",
+        *,
+        close_reason: CloseReason | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.close_reason = close_reason
+
+
+class ConnectionBroken(RealtimeError, trio.BrokenResourceError):
+    """The network or the server ended the connection unexpectedly.
+
+    ``close_reason`` has the close code and reason when the server sent a close
+    frame (for example 1001 after ``session_expired``); ``__cause__`` holds the
+    underlying error.
+    """
+
+    def __init__(
+        self, message: str, *, close_reason: CloseReason | None = None
+    ) -> None:
+        super().__init__(message)
+        self.close_reason = close_reason
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({str(self)!r}, close_reason={self.close_reason!r})"
+        )
+
+
+class CallEnded(ConnectionBroken):
+    """The call of a sideband connection ended (hangup by either side, or server close).
+
+    On ``call_id`` connections, a close frame from the server other than 1000
+    raises this instead of a plain `ConnectionBroken`, and a clean 1000 close
+    simply ends iteration; a socket lost without a close frame (1006) stays a
+    plain `ConnectionBroken`. So the end of a call can be told apart from a
+    network failure.
+    """
+
+
+class ServerError(RealtimeError):
+    """The server answered a correlated request with an ``error`` event.
+
+    Only the helpers that wait for an answer raise this; ``error`` events are
+    otherwise delivered as events.
+
+    Attributes:
+        event: The `ErrorEvent`.
+    """
+
+    def __init__(self, event: ErrorEvent) -> None:
+        self.event = event
+        error = event.error
+        super().__init__(f"{error.type} ({error.code}): {error.message}")
+
+    @property
+    def code(self) -> str | None:
+        """The error ``code`` (for example ``conversation_already_has_active_response``)."""
+        code = self.event.error.code
+        return code if isinstance(code, str) else None

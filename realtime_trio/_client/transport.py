@@ -1,0 +1,176 @@
+"""The WebSocket transport: URL and headers of the handshake, opening, error mapping.
+
+The one place where the WebSocket client's errors (and ``OSError``) of the
+handshake become ours.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Final
+
+import attrs
+import trio
+
+from .._version import __version__
+from .exceptions import ConnectionRejected, HandshakeError
+from .wsclient import WebSocketClient, WebSocketClosed, WebSocketRejected
+
+#: Where the Realtime API lives.
+DEFAULT_URL: Final = "wss://api.openai.com/v1/realtime"
+#: Our default limit for one incoming message. trio-websocket's 1 MiB is too
+#: small for real sessions: ``conversation.item.retrieved`` carries whole audio
+#: items and ``session.*`` echoes long instructions and tool schemas.
+DEFAULT_MAX_MESSAGE_SIZE: Final = 64 * 2**20
+#: Bytes per read from the socket. trio-websocket's 4 KiB splits a 100 ms audio
+#: delta (about 6.6 KB) into two reads; 64 KiB measured about +40% throughput.
+DEFAULT_RECEIVE_BUFFER_SIZE: Final = 64 * 2**10
+
+StreamOpener = Callable[[], Awaitable[trio.abc.Stream]]
+
+
+@attrs.frozen(repr=False)
+class Handshake:
+    """Where and how to open the WebSocket: everything but the key is printable."""
+
+    url: str
+    host: str
+    port: int
+    resource: str
+    secure: bool
+    headers: tuple[tuple[str, str], ...]
+
+    def __repr__(self) -> str:
+        shown = [
+            (k, "<redacted>" if k.lower() == "authorization" else v)
+            for k, v in self.headers
+        ]
+        return f"Handshake(url={self.url!r}, headers={shown!r})"
+
+
+def build_handshake(
+    *,
+    model: str | None,
+    call_id: str | None,
+    api_key: str,
+    url: str | None,
+    safety_identifier: str | None,
+    headers: Mapping[str, str] | None,
+) -> Handshake:
+    """Build the URL and headers of the upgrade request.
+
+    Exactly one of ``model`` / ``call_id`` goes into the query string, after any
+    query the ``url`` already has.
+
+    Raises:
+        ValueError: bad arguments (both or neither of model/call_id, a URL that
+            is not ws:// or wss://, the retired ``OpenAI-Beta`` header).
+    """
+    if (model is None) == (call_id is None):
+        raise ValueError(
+            "give exactly one of model= (a new session) or call_id= (a sideband)"
+        )
+    parsed = urllib.parse.urlsplit(url or DEFAULT_URL)
+    if parsed.scheme not in ("ws", "wss") or not parsed.hostname:
+        raise ValueError(f"url must be ws:// or wss:// with a host, not {url!r}")
+    query = urllib.parse.parse_qsl(parsed.query, keep_blank_values=True)
+    query = [(k, v) for k, v in query if k not in ("model", "call_id")]
+    query.append(("model", model) if model is not None else ("call_id", call_id))  # type: ignore[arg-type]
+    query_text = urllib.parse.urlencode(query)
+    path = parsed.path or "/"
+    resource = f"{path}?{query_text}"
+    secure = parsed.scheme == "wss"
+    port = parsed.port or (443 if secure else 80)
+    full_url = urllib.parse.urlunsplit(
+        (parsed.scheme, parsed.netloc, path, query_text, "")
+    )
+
+    out: list[tuple[str, str]] = [
+        ("Authorization", f"Bearer {api_key}"),
+        ("User-Agent", f"realtime_trio/{__version__}"),
+    ]
+    if safety_identifier is not None:
+        out.append(("OpenAI-Safety-Identifier", safety_identifier))
+    for name, value in (headers or {}).items():
+        lowered = name.lower()
+        if lowered == "openai-beta":
+            raise ValueError(
+                "the OpenAI-Beta header selects the retired beta interface, which the "
+                "server rejects; realtime_trio speaks only the GA protocol"
+            )
+        out = [(k, v) for k, v in out if k.lower() != lowered]
+        out.append((name, value))
+    return Handshake(
+        url=full_url,
+        host=parsed.hostname,
+        port=port,
+        resource=resource,
+        secure=secure,
+        headers=tuple(out),
+    )
+
+
+@contextlib.contextmanager
+def map_handshake_errors(handshake: Handshake) -> Iterator[None]:
+    """Turn WebSocket and network errors of the handshake into `HandshakeError`\\ s."""
+    try:
+        yield
+    except WebSocketRejected as exc:
+        raise ConnectionRejected(
+            exc.status_code, headers=exc.headers, body=exc.body
+        ) from None
+    except WebSocketClosed as exc:
+        raise HandshakeError(
+            f"{handshake.url} closed the connection during the handshake ({exc.reason})"
+        ) from exc
+    except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+        raise HandshakeError(f"could not connect to {handshake.url}: {exc}") from exc
+
+
+async def open_websocket(
+    handshake: Handshake,
+    *,
+    connect_stream: StreamOpener | None,
+    ssl_context: ssl.SSLContext | None,
+    max_message_size: int,
+    receive_buffer_size: int,
+) -> WebSocketClient:
+    """Open the stream and run the WebSocket handshake.
+
+    Raises `HandshakeError` subclasses (`ConnectionRejected` with the status,
+    headers and body of a refused upgrade); the caller applies ``connect_timeout``.
+    The stream is closed on any failure, cancellation included.
+    """
+    extra = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in handshake.headers]
+    host = (
+        handshake.host
+        if handshake.port in (80, 443)
+        else f"{handshake.host}:{handshake.port}"
+    )
+    with map_handshake_errors(handshake):
+        if connect_stream is not None:
+            stream = await connect_stream()
+        elif handshake.secure:
+            stream = await trio.open_ssl_over_tcp_stream(
+                handshake.host,
+                handshake.port,
+                ssl_context=ssl_context or ssl.create_default_context(),
+                https_compatible=True,
+            )
+        else:
+            stream = await trio.open_tcp_stream(handshake.host, handshake.port)
+        try:
+            return await WebSocketClient.connect(
+                stream,
+                host=host,
+                resource=handshake.resource,
+                headers=extra,
+                max_message_size=max_message_size,
+                receive_buffer_size=receive_buffer_size,
+            )
+        except BaseException:
+            await trio.aclose_forcefully(stream)
+            raise

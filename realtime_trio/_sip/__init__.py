@@ -1,0 +1,1 @@
+"""Call control over REST and the SIP call server (its ASGI app runs on hypercorn's trio worker)."""

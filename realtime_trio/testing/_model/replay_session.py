@@ -1,0 +1,151 @@
+"""A session that serves a recording back (sans-IO; see `_recording` for the rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ..._audio.b64 import decode_audio
+from ..._core.serde import get_codec
+from ..._core.server_events import ErrorEvent, ServerEvent, UnknownEvent
+from .api_errors import ApiError
+from .ids import IdFactory
+from .recording import RecordedEvent, Replay
+from .response_run import ResponseRun
+from .scenario import CloseConnection
+from .steps import Emit, Output
+
+_SILENCE = {"audio/pcm": b"\x00", "audio/pcmu": b"\xff", "audio/pcma": b"\xd5"}
+
+
+@attrs.define
+class _Segment:
+    trigger: str | None
+    append_bytes: int
+    lines: list[RecordedEvent] = attrs.field(factory=list)
+
+
+def _segments(replay: Replay) -> list[_Segment]:
+    segments = [_Segment(trigger=None, append_bytes=0)]
+    appended = 0
+    for line in replay.events:
+        if line.direction == "client":
+            if line.event is None:
+                continue
+            if line.type == "input_audio_buffer.append":
+                if "audio" in line.elided:
+                    appended += line.elided["audio"]
+                else:
+                    audio = line.event.get("audio")
+                    appended += (
+                        len(decode_audio(audio)) if isinstance(audio, str) else 0
+                    )
+            segments.append(_Segment(trigger=line.type, append_bytes=appended))
+        else:
+            segments[-1].lines.append(line)
+    return segments
+
+
+class ReplaySession:
+    """Serves a `Replay` on one connection (the same interface as `SimSession`)."""
+
+    def __init__(self, replay: Replay) -> None:
+        self._segments = _segments(replay)
+        self._cursor = 1
+        self._appended = 0
+        self._format = "audio/pcm"
+        self._codec = get_codec()
+        self._unrecorded = replay.unrecorded
+        self._ids = IdFactory(0, "replay")
+        self.session: dict[str, Any] = {}
+        self.last_client_event: Any = None
+
+    def _release(self, segment: _Segment) -> list[Output]:
+        outputs: list[Output] = []
+        for line in segment.lines:
+            if line.close is not None:
+                code, reason = line.close
+                outputs.append(CloseConnection(code=code or 1000, reason=reason))
+                continue
+            if line.event is None:
+                continue
+            obj = line.restored(self._silence)
+            if obj.get("type") in ("session.created", "session.updated"):
+                session = obj.get("session") or {}
+                self.session = session
+                fmt = session.get("audio", {}).get("output", {}).get("format") or {}
+                self._format = fmt.get("type", "audio/pcm")
+            event = self._codec.parse(obj)
+            if isinstance(event, ServerEvent | UnknownEvent):
+                outputs.append(Emit(event))
+        return outputs
+
+    def _silence(self, nbytes: int) -> bytes:
+        return _SILENCE.get(self._format, b"\x00") * nbytes
+
+    def start(self) -> list[Output]:
+        """The events recorded before the first client event."""
+        return self._release(self._segments[0])
+
+    def handle_message(self, data: str | bytes, now: float) -> list[Output]:
+        """Release the server events that followed the matching recorded client event."""
+        self.last_client_event = None
+        try:
+            obj = self._codec.loads(data)
+        except Exception:
+            return []
+        if not isinstance(obj, dict):
+            return []
+        try:
+            self.last_client_event = self._codec.parse(obj)
+        except Exception:
+            self.last_client_event = None
+        kind = obj.get("type")
+        segments = self._segments
+        outputs: list[Output] = []
+        if kind == "input_audio_buffer.append":
+            audio = obj.get("audio")
+            try:
+                self._appended += (
+                    len(decode_audio(audio)) if isinstance(audio, str) else 0
+                )
+            except ValueError:
+                return []
+            while (
+                self._cursor < len(segments)
+                and segments[self._cursor].trigger == kind
+                and self._appended >= segments[self._cursor].append_bytes
+            ):
+                outputs += self._release(segments[self._cursor])
+                self._cursor += 1
+            return outputs
+        for index in range(self._cursor, len(segments)):
+            if segments[index].trigger == kind:
+                self._cursor = index + 1
+                return self._release(segments[index])
+        if self._unrecorded == "error":
+            event_id = obj.get("event_id")
+            error = ApiError(
+                f"the recording has no {kind!r} client event left to answer",
+                code="replay_unrecorded_event",
+                param="type",
+            )
+            detail = error.detail(event_id if isinstance(event_id, str) else None)
+            return [Emit(ErrorEvent(event_id=self._ids.event(), error=detail))]
+        return []
+
+    def next_deadline(self) -> float | None:
+        """A replay has no timers."""
+        return None
+
+    def on_timer(self, now: float) -> list[Output]:
+        """A replay has no timers."""
+        return []
+
+    def response_finished(self, run: ResponseRun, now: float) -> None:
+        """A replay runs no responses."""
+
+    def dtmf(self, key: str, received_at: int) -> list[Output]:
+        """A replay ignores key presses."""
+        return []

@@ -1,0 +1,514 @@
+"""The simulator: listener, HTTP dispatch, WebSocket handshake, public API."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import h11
+import trio
+import trio.testing
+import trio_websocket
+
+from ..._webhooks.signature import sign_webhook
+from .._model.ids import IdFactory
+from .._model.output import load_wav_24k
+from .._model.recording import Recorder, Replay
+from .._model.replay_session import ReplaySession
+from .._model.scenario import Scenario
+from .._model.sim_session import SimSession, SimSettings
+from .calls import CallRegistry, SimCall
+from .credentials import Credentials, HttpError
+from .handshake import BetaRejected, check_handshake, new_record, record_header
+from .http import (
+    HttpServerConnection,
+    PrefixedStream,
+    http_request,
+    is_websocket_upgrade,
+    serve_rest,
+)
+from .rest import RestApi
+from .sim_connection import ConnectionRecord, ServedConnection, SessionLike
+
+logger = logging.getLogger("realtime_trio.testing")
+
+#: The default largest client message, in characters (16 MiB).
+DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 2**20
+#: How long `open_simulator` waits for connections to close when it exits.
+SHUTDOWN_TIMEOUT: Final = 2.0
+#: How long a client may take to send its handshake.
+HANDSHAKE_TIMEOUT: Final = 10.0
+_DTMF_KEYS: Final = frozenset("0123456789*#ABCD")
+_SUBPROTOCOL_KEY: Final = "openai-insecure-api-key."
+
+
+class RealtimeSimulator:
+    """A local fake of the OpenAI Realtime API, for tests and demos.
+
+    Use `open_simulator` to run it on a TCP port. Without a listener,
+    `handle_stream` serves one connection over any trio stream, which lets
+    tests connect through `trio.testing.memory_stream_pair` under
+    ``autojump_clock``.
+
+    Args:
+        api_keys: The accepted API keys; None accepts any non-empty key.
+        scenario: What the simulated model does (a `Scenario`, or a
+            `Replay` of a recording); None echoes what it understood.
+        realtime: Pace output audio in real time (else as fast as possible).
+        time_to_first_audio: Seconds between a response's audio content
+            part and its first audio delta.
+        seed: Seed of every id and of the synthesized voice.
+        require_safety_identifier: Refuse handshakes without an
+            ``OpenAI-Safety-Identifier`` header (HTTP 400).
+        max_message_size: Client messages longer than this (in characters)
+            get an ``error`` event; more than 4 times this closes the
+            connection with 1009.
+        audio_chunk_ms: Milliseconds of audio per audio delta.
+        session_duration: Seconds until a session expires (``error``
+            ``session_expired``, then close 1001), 60 minutes as the real one.
+        record_dir: Write every connection as JSONL to this directory
+            (``connection-0000.jsonl``, ...).
+        elide_audio: Leave audio payloads out of those recordings.
+
+    Attributes:
+        connections: A `ConnectionRecord` per WebSocket handshake, in order.
+        calls: The REST call registry (`SimCall` by call id).
+    """
+
+    def __init__(
+        self,
+        *,
+        api_keys: Collection[str] | None = None,
+        scenario: Scenario | Replay | None = None,
+        realtime: bool = False,
+        time_to_first_audio: float = 0.0,
+        seed: int = 0,
+        require_safety_identifier: bool = False,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        audio_chunk_ms: int = 100,
+        session_duration: float = 3600.0,
+        record_dir: str | os.PathLike[str] | None = None,
+        elide_audio: bool = False,
+    ) -> None:
+        self.scenario = scenario
+        self.require_safety_identifier = require_safety_identifier
+        self.max_message_size = max_message_size
+        self.record_dir = None if record_dir is None else os.fspath(record_dir)
+        self.elide_audio = elide_audio
+        self.settings = SimSettings(
+            realtime=realtime,
+            time_to_first_audio=time_to_first_audio,
+            audio_chunk_ms=audio_chunk_ms,
+            seed=seed,
+            max_message_size=max_message_size,
+            session_duration=session_duration,
+            scenario=scenario if isinstance(scenario, Scenario) else Scenario(),
+            load_wav=functools.lru_cache(maxsize=32)(load_wav_24k),
+        )
+        self.connections: list[ConnectionRecord] = []
+        self.calls = CallRegistry()
+        self._ids = IdFactory(seed, "simulator")
+        self._credentials = Credentials(api_keys)
+        self._rest = RestApi(self._credentials, self.calls, self._ids, self._end_call)
+        self._live: dict[int, ServedConnection] = {}
+        self._host: str | None = None
+        self._port: int | None = None
+        self._connection_added = trio.Event()
+
+    # --- addresses ---------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The TCP port (once listening)."""
+        if self._port is None:
+            raise RuntimeError("the simulator is not listening; use open_simulator()")
+        return self._port
+
+    @property
+    def _origin(self) -> str:
+        host = self._host or "127.0.0.1"
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL, ``ws://127.0.0.1:PORT/v1/realtime``."""
+        return f"ws://{self._origin}/v1/realtime"
+
+    @property
+    def http_url(self) -> str:
+        """The HTTP origin of the REST endpoints, ``http://127.0.0.1:PORT``."""
+        return f"http://{self._origin}"
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL, ``http://127.0.0.1:PORT/v1`` (the SDK's ``base_url``)."""
+        return f"{self.http_url}/v1"
+
+    # --- serving -------------------------------------------------------------------------
+
+    async def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Listen on ``host:port`` (0 picks a free port) and serve until cancelled.
+
+        Start it with ``nursery.start``: it reports readiness once the port is
+        bound (`url` is valid from then on). Cancelling it stops the listener
+        and every connection it serves.
+        """
+        listeners = await trio.open_tcp_listeners(port, host=host)
+        self._host = host
+        self._port = listeners[0].socket.getsockname()[1]
+        task_status.started()
+        await trio.serve_listeners(self.handle_stream, listeners)
+
+    async def handle_stream(self, stream: trio.abc.Stream) -> None:
+        """Serve one HTTP or WebSocket connection over ``stream``, then close it.
+
+        The stream can be anything: a TCP connection, or one end of
+        `trio.testing.memory_stream_pair` for tests under a mock clock.
+        Never raises `Exception`: errors are logged and end this connection
+        only. It returns when the connection is over; cancelling it closes
+        the stream.
+        """
+        try:
+            http = HttpServerConnection(stream)
+            try:
+                with trio.fail_after(HANDSHAKE_TIMEOUT):
+                    head = await http.read_head()
+            except h11.RemoteProtocolError as exc:
+                await http.respond_error(exc.error_status_hint, str(exc))
+                return
+            if head is None:
+                return
+            if is_websocket_upgrade(head):
+                await self._serve_websocket(PrefixedStream(stream, bytes(http.raw)))
+            else:
+                await serve_rest(http, head, self._rest.handle)
+        except Exception as exc:
+            if _is_network_error(exc):
+                logger.debug("a simulator connection ended: %r", exc)
+            else:
+                logger.exception("the simulator failed to serve a connection")
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    async def open_memory_stream(self, nursery: trio.Nursery) -> trio.abc.Stream:
+        """Connect to this simulator in memory; return the client's end of the stream.
+
+        The simulator's end is served by `handle_stream` in ``nursery``. No
+        socket is involved, so this works under ``autojump_clock``; pass
+        ``functools.partial(sim.open_memory_stream, nursery)`` as the
+        ``connect_stream=`` of `realtime_trio.open_realtime`, or wrap the
+        stream with ``trio_websocket.wrap_client_stream``. This is a
+        checkpoint.
+        """
+        client, server = trio.testing.memory_stream_pair()
+        nursery.start_soon(self.handle_stream, server)
+        await trio.lowlevel.checkpoint()
+        return client
+
+    def _new_record(self, request: trio_websocket.WebSocketRequest) -> ConnectionRecord:
+        record = new_record(request, len(self.connections))
+        self.connections.append(record)
+        self._connection_added.set()
+        self._connection_added = trio.Event()
+        return record
+
+    async def _serve_websocket(self, stream: trio.abc.Stream) -> None:
+        async with trio.open_nursery() as nursery:
+            with trio.fail_after(HANDSHAKE_TIMEOUT):
+                request = await trio_websocket.wrap_server_stream(
+                    nursery,
+                    stream,
+                    message_queue_size=4,
+                    max_message_size=4 * self.max_message_size,
+                )
+            record = self._new_record(request)
+            try:
+                config = check_handshake(
+                    record,
+                    self._credentials,
+                    self.calls,
+                    require_safety_identifier=self.require_safety_identifier,
+                )
+            except HttpError as exc:
+                record.status = exc.status
+                record.closed.set()
+                await request.reject(
+                    exc.status,
+                    extra_headers=[(b"content-type", b"application/json")],
+                    body=exc.error.http_body(),
+                )
+                nursery.cancel_scope.cancel()
+                return
+            subprotocol = (
+                "realtime" if "realtime" in request.proposed_subprotocols else None
+            )
+            # Everything that can fail happens before the upgrade is accepted, so a
+            # failure is an HTTP 500 the client can see, not an aborted socket.
+            session: SessionLike
+            recorder = None
+            try:
+                if record_header(record, "openai-beta") is not None:
+                    # GA servers close beta clients right after the upgrade (observed).
+                    session = BetaRejected()
+                else:
+                    session = self._new_session(record, config)
+                if self.record_dir is not None:
+                    os.makedirs(self.record_dir, exist_ok=True)
+                    path = os.path.join(
+                        self.record_dir, f"connection-{record.index:04d}.jsonl"
+                    )
+                    recorder = Recorder(
+                        path, elide_audio=self.elide_audio, clock=trio.current_time
+                    )
+            except Exception as exc:
+                logger.exception(
+                    "simulated connection %d failed to start", record.index
+                )
+                record.status = 500
+                record.error = exc
+                record.closed.set()
+                await request.reject(
+                    500,
+                    extra_headers=[(b"content-type", b"application/json")],
+                    body=b'{"error":{"message":"The simulator failed to start the session.",'
+                    b'"type":"server_error","code":null,"param":null}}',
+                )
+                nursery.cancel_scope.cancel()
+                return
+            ws = await request.accept(subprotocol=subprotocol)
+            served = ServedConnection(
+                ws,
+                stream,
+                session,
+                record,
+                faults=self.settings.scenario.faults,
+                recorder=recorder,
+            )
+            self._live[record.index] = served
+            try:
+                await served.run()
+            finally:
+                del self._live[record.index]
+                nursery.cancel_scope.cancel()
+
+    def _new_session(
+        self, record: ConnectionRecord, config: Mapping[str, Any] | None
+    ) -> SessionLike:
+        if isinstance(self.scenario, Replay):
+            return ReplaySession(self.scenario)
+        return SimSession(
+            self.settings,
+            ids=IdFactory(self.settings.seed, record.index),
+            now=trio.current_time(),
+            wall_time=time.time(),
+            model=record.model,
+            initial_config=config,
+            transcription=record.query.get("intent") == "transcription",
+            sideband=record.call_id is not None,
+        )
+
+    # --- assertions helpers --------------------------------------------------------------
+
+    async def wait_connections(self, count: int) -> list[ConnectionRecord]:
+        """Wait until at least ``count`` handshakes happened; return their records.
+
+        This is a checkpoint; cancelling it is safe.
+        """
+        while len(self.connections) < count:
+            await self._connection_added.wait()
+        await trio.lowlevel.checkpoint()
+        return self.connections[:count]
+
+    # --- calls ---------------------------------------------------------------------------
+
+    async def close_connections(self, code: int = 1000, reason: str = "") -> None:
+        """Close every open WebSocket connection with ``code`` and wait for them to end.
+
+        Cancelling it leaves the connections that have not closed yet to close
+        on their own.
+        """
+        async with trio.open_nursery() as nursery:
+            for served in list(self._live.values()):
+                nursery.start_soon(served.close, code, reason)
+                nursery.start_soon(served.record.closed.wait)
+
+    async def _end_call(self, call_id: str, reason: str) -> None:
+        for served in list(self._live.values()):
+            if served.record.call_id == call_id:
+                await served.close(1000, reason)
+
+    async def place_sip_call(
+        self,
+        webhook_url: str | None,
+        secret: str | None = None,
+        *,
+        sip_headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+    ) -> str:
+        """Simulate an incoming SIP call and return its call id.
+
+        The call is registered as ``incoming`` and, if ``webhook_url`` is
+        given, a ``realtime.call.incoming`` webhook signed with ``secret``
+        (Standard Webhooks, as OpenAI signs them) is POSTed to it; the
+        status the endpoint answered is kept in ``calls[id].webhook_status``.
+        The call is registered before the webhook is sent, so a handler that
+        accepts it at once finds it.
+
+        Args:
+            webhook_url: Where to deliver the webhook (``http://`` only), or
+                None to skip it.
+            secret: The webhook secret (``whsec_...``); required with a URL.
+            sip_headers: The INVITE's headers; plausible defaults otherwise.
+
+        Returns:
+            The ``rtc_...`` call id.
+
+        Raises:
+            OSError: The webhook endpoint could not be reached.
+            ValueError: A URL was given without a secret, or is not
+                ``http://``.
+        """
+        if webhook_url is not None and secret is None:
+            raise ValueError("a webhook secret is required to sign the webhook")
+        if isinstance(sip_headers, Mapping):
+            headers = tuple(sip_headers.items())
+        elif sip_headers is not None:
+            headers = tuple(sip_headers)
+        else:
+            headers = (
+                ("From", '"Caller" <sip:+15551230000@sip.example.com>;tag=1928301774'),
+                ("To", "<sip:+15559870000@sip.api.openai.com>"),
+                ("Call-ID", self._ids.hex("", 24) + "@sip.example.com"),
+                ("CSeq", "1 INVITE"),
+                ("Max-Forwards", "70"),
+                ("Content-Type", "application/sdp"),
+            )
+        call = self.calls.add(
+            SimCall(id=self._ids.hex("rtc_"), kind="sip", sip_headers=headers)
+        )
+        if webhook_url is not None:
+            assert secret is not None
+            now = int(time.time())
+            payload = {
+                "object": "event",
+                "id": self._ids.new("evt_"),
+                "type": "realtime.call.incoming",
+                "created_at": now,
+                "data": {
+                    "call_id": call.id,
+                    "sip_headers": [{"name": n, "value": v} for n, v in headers],
+                },
+            }
+            body = json.dumps(payload).encode()
+            signed = sign_webhook(
+                body, secret, webhook_id=self._ids.new("wh_"), timestamp=now
+            )
+            signed["content-type"] = "application/json"
+            signed["user-agent"] = (
+                "OpenAI/1.0 (+https://platform.openai.com/docs/webhooks)"
+            )
+            response = await http_request(
+                "POST", webhook_url, headers=signed, body=body
+            )
+            call.webhook_status = response.status
+        return call.id
+
+    async def send_dtmf(self, call_id: str, key: str) -> None:
+        """Simulate a key press on a call: its sideband connections get the event.
+
+        Raises:
+            ValueError: ``key`` is not ``0``-``9``, ``*``, ``#`` or ``A``-``D``.
+            KeyError: There is no such call.
+        """
+        if key not in _DTMF_KEYS:
+            raise ValueError(f"not a DTMF key: {key!r}")
+        if call_id not in self.calls:
+            raise KeyError(call_id)
+        for served in list(self._live.values()):
+            if served.record.call_id == call_id:
+                await served.inject(served.session.dtmf(key, int(time.time())))
+
+    async def hang_up(self, call_id: str) -> None:
+        """Simulate the caller hanging up: the call ends, its sidebands close (1000).
+
+        Raises:
+            KeyError: There is no such call.
+        """
+        call = self.calls[call_id]
+        call.move("ended")
+        await self._end_call(call_id, "call ended")
+
+
+_NETWORK_ERRORS: Final = (
+    trio.BrokenResourceError,
+    trio.ClosedResourceError,
+    trio.TooSlowError,
+    h11.ProtocolError,
+    trio_websocket.ConnectionClosed,
+    trio_websocket.HandshakeError,
+)
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or every exception of a group) is the peer's doing."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_is_network_error(inner) for inner in exc.exceptions)
+    return isinstance(exc, _NETWORK_ERRORS)
+
+
+@asynccontextmanager
+async def open_simulator(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    api_keys: Collection[str] | None = None,
+    scenario: Scenario | Replay | None = None,
+    realtime: bool = False,
+    time_to_first_audio: float = 0.0,
+    seed: int = 0,
+    require_safety_identifier: bool = False,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    audio_chunk_ms: int = 100,
+    session_duration: float = 3600.0,
+    record_dir: str | os.PathLike[str] | None = None,
+    elide_audio: bool = False,
+) -> AsyncIterator[RealtimeSimulator]:
+    """Run a `RealtimeSimulator` on a local TCP port for the duration of the block.
+
+    Entering blocks until the port is bound (``sim.url`` is then valid);
+    exiting cancels the listener and every connection (open WebSockets are
+    closed with 1001). See `RealtimeSimulator` for the arguments; ``host``
+    and ``port`` say where to listen (port 0 picks a free one).
+    """
+    sim = RealtimeSimulator(
+        api_keys=api_keys,
+        scenario=scenario,
+        realtime=realtime,
+        time_to_first_audio=time_to_first_audio,
+        seed=seed,
+        require_safety_identifier=require_safety_identifier,
+        max_message_size=max_message_size,
+        audio_chunk_ms=audio_chunk_ms,
+        session_duration=session_duration,
+        record_dir=record_dir,
+        elide_audio=elide_audio,
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(functools.partial(sim.serve, host, port))
+        try:
+            yield sim
+        finally:
+            with trio.move_on_after(SHUTDOWN_TIMEOUT, shield=True):
+                await sim.close_connections(1001, "simulator shutting down")
+            nursery.cancel_scope.cancel()
