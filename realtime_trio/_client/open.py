@@ -21,7 +21,7 @@ from .transport import (
     StreamOpener,
     build_handshake,
 )
-from .unwrap import collapse, reraise
+from .unwrap import open_hidden_nursery
 
 
 def _api_key(api_key: str | None) -> str:
@@ -216,45 +216,34 @@ async def open_realtime(
             `ConnectTimeout`, or a network error.
         ConnectionBroken: the server ended the connection before ``session.created``.
     """
-    body_error: BaseException | None = None
-    try:
-        async with trio.open_nursery() as nursery:
-            try:
-                conn = await connect_realtime(
-                    nursery,
-                    model=model,
-                    call_id=call_id,
-                    api_key=api_key,
-                    url=url,
-                    safety_identifier=safety_identifier,
-                    headers=headers,
-                    session=session,
-                    input_audio_format=input_audio_format,
-                    audio_frame_ms=audio_frame_ms,
-                    max_buffered_events=max_buffered_events,
-                    max_buffered_messages=max_buffered_messages,
-                    max_buffered_audio_ms=max_buffered_audio_ms,
-                    connect_timeout=connect_timeout,
-                    close_timeout=close_timeout,
-                    max_message_size=max_message_size,
-                    receive_buffer_size=receive_buffer_size,
-                    ssl_context=ssl_context,
-                    connect_stream=connect_stream,
-                    attach_attempts=attach_attempts,
-                    attach_backoff=attach_backoff,
-                    recorder=recorder,
-                    strict=strict,
-                    _shield_tasks=True,
-                )
-            except BaseException as exc:
-                body_error = exc
-                raise
-            try:
-                yield conn
-            except BaseException as exc:
-                body_error = exc
-                raise
-            finally:
-                await conn.aclose()
-    except BaseExceptionGroup as group:
-        reraise(collapse(group, body_error))
+    async with open_hidden_nursery() as nursery:
+        conn = await connect_realtime(
+            nursery,
+            model=model,
+            call_id=call_id,
+            api_key=api_key,
+            url=url,
+            safety_identifier=safety_identifier,
+            headers=headers,
+            session=session,
+            input_audio_format=input_audio_format,
+            audio_frame_ms=audio_frame_ms,
+            max_buffered_events=max_buffered_events,
+            max_buffered_messages=max_buffered_messages,
+            max_buffered_audio_ms=max_buffered_audio_ms,
+            connect_timeout=connect_timeout,
+            close_timeout=close_timeout,
+            max_message_size=max_message_size,
+            receive_buffer_size=receive_buffer_size,
+            ssl_context=ssl_context,
+            connect_stream=connect_stream,
+            attach_attempts=attach_attempts,
+            attach_backoff=attach_backoff,
+            recorder=recorder,
+            strict=strict,
+            _shield_tasks=True,
+        )
+        try:
+            yield conn
+        finally:
+            await conn.aclose()

@@ -16,9 +16,15 @@ place and tested exhaustively:
 
 It never looks at ``len(group.exceptions) == 1`` alone, which is how
 latent bugs hide (trio reference-core, "Designing for multiple errors").
+
+`open_hidden_nursery` is the one way this package hides a nursery: every
+"private nursery, one exception out" in the library goes through it.
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import trio
 
@@ -82,3 +88,24 @@ def reraise(exc: BaseException) -> None:
     finally:
         exc.__context__ = context
         del exc, context
+
+
+@asynccontextmanager
+async def open_hidden_nursery() -> AsyncIterator[trio.Nursery]:
+    """A nursery whose exception group never leaves: one exception comes out.
+
+    Use it as ``trio.open_nursery()``. What the ``async with`` body raises
+    (setup included) is "the body's exception" of `collapse`, which decides
+    what comes out of the whole block: the body's own exception, a
+    `KeyboardInterrupt`, the first `trio.Cancelled`, or `RealtimeInternalError`.
+    """
+    body_error: BaseException | None = None
+    try:
+        async with trio.open_nursery() as nursery:
+            try:
+                yield nursery
+            except BaseException as exc:
+                body_error = exc
+                raise
+    except BaseExceptionGroup as group:
+        reraise(collapse(group, body_error))

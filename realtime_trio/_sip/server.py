@@ -52,7 +52,7 @@ import trio
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 
 from .._client.open import open_realtime
-from .._client.unwrap import collapse, reraise
+from .._client.unwrap import open_hidden_nursery
 from .._core.session_models import SessionConfig
 from .._webhooks.dedup import MemoryWebhookIdStore, WebhookIdStore
 from .._webhooks.events import (
@@ -389,23 +389,15 @@ class SipCallServer:
                 http_client=self._http_client,
             ) as calls:
                 self._calls_client = calls
-                setup_error: BaseException | None = None
-                try:
-                    async with trio.open_nursery() as nursery:
-                        self._nursery = nursery
-                        try:
-                            binds = await nursery.start(self._serve_http)
-                        except BaseException as exc:
-                            setup_error = exc
-                            raise
-                        self._origin = binds[0]
-                        logger.info("SIP webhook endpoint listening on %s", self.url)
-                        task_status.started(self)
-                        await trio.sleep_forever()
-                except BaseExceptionGroup as group:
-                    # Call tasks never raise; what is left is a failure to
-                    # start (OSError: address in use) or the HTTP server's.
-                    reraise(collapse(group, setup_error))
+                # Call tasks never raise; what can come out is a failure to
+                # start (OSError: address in use) or the HTTP server's.
+                async with open_hidden_nursery() as nursery:
+                    self._nursery = nursery
+                    binds = await nursery.start(self._serve_http)
+                    self._origin = binds[0]
+                    logger.info("SIP webhook endpoint listening on %s", self.url)
+                    task_status.started(self)
+                    await trio.sleep_forever()
         finally:
             self._closing = True
             self._stopped.set()
@@ -832,23 +824,12 @@ async def open_sip_server(
         options: The keyword options of `SipCallServer`.
     """
     server = SipCallServer(handler, **options)
-    body_error: BaseException | None = None
-    try:
-        async with trio.open_nursery() as nursery:
-            try:
-                await nursery.start(server.serve)
-            except BaseException as exc:
-                body_error = exc
-                raise
-            try:
-                yield server
-            except BaseException as exc:
-                body_error = exc
-                raise
-            finally:
-                await server.aclose()
-    except BaseExceptionGroup as group:
-        reraise(collapse(group, body_error))
+    async with open_hidden_nursery() as nursery:
+        await nursery.start(server.serve)
+        try:
+            yield server
+        finally:
+            await server.aclose()
 
 
 async def serve_sip(
