@@ -16,7 +16,6 @@ from . import events as events
 from . import webhooks as webhooks
 from ._client.audio_input import AudioSender as AudioSender
 from ._client.connection import ConnectionStatistics as ConnectionStatistics
-from ._client.connection import MessageRecorder as MessageRecorder
 from ._client.connection import RealtimeConnection as RealtimeConnection
 from ._client.exceptions import CallEnded as CallEnded
 from ._client.exceptions import CloseReason as CloseReason
@@ -28,6 +27,7 @@ from ._client.exceptions import HandshakeError as HandshakeError
 from ._client.exceptions import ServerError as ServerError
 from ._client.open import connect_realtime as connect_realtime
 from ._client.open import open_realtime as open_realtime
+from ._client.options import MessageRecorder as MessageRecorder
 from ._core.client_events import ClientEvent as ClientEvent
 from ._core.errors import LocalProtocolError as LocalProtocolError
 from ._core.errors import ProtocolError as ProtocolError

@@ -1,47 +1,37 @@
-"""The audio input path of a connection: byte-bounded senders and the control markers.
+"""The audio input path of a connection: senders bounded in bytes of audio.
 
 Audio goes from any number of `AudioSender`\\ s through one memory channel to
-the connection's audio-encoding task. The channel is bounded in *bytes of
-audio* (so in milliseconds), not in chunks: a sender waits while the buffered
-audio is over budget. A chunk larger than the whole budget is still accepted
-when nothing else is buffered, so no caller can dead-lock itself.
+the connection's audio task (which `AudioEncoder` drives). The channel is
+bounded in *bytes of audio* (so in milliseconds), not in chunks: a sender
+waits while the buffered audio is over budget. A chunk larger than the whole
+budget is still accepted when nothing else is buffered, so no caller can
+dead-lock itself.
+
+A sender knows nothing of the connection but two things it is given: a check
+that raises when the connection is closing or over, and the error to raise
+when the channel turns out to be closed under it.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Final, final
+from collections.abc import Callable
+from typing import Final, final
 
-import attrs
 import trio
 
-if TYPE_CHECKING:
-    from .connection import RealtimeConnection
-
-
-@attrs.frozen
-class AudioControl:
-    """An ``input_audio_buffer.*`` event that must stay in order with the audio.
-
-    ``text`` is the encoded event (None: nothing to send); with ``flush`` the
-    partial frame is sent first (commit), with ``reset`` it is dropped (clear).
-    """
-
-    text: str | None
-    flush: bool = False
-    reset: bool = False
-    #: The connection is closing: send what is left and stop (other senders may still be open).
-    stop: bool = False
-
-
-AudioItem = bytes | AudioControl
+from .audio_encoding import AudioItem
 
 
 class AudioBuffer:
-    """The byte accounting shared by the senders and the audio task."""
+    """The byte accounting shared by the senders and the audio task.
+
+    Args:
+        budget: How much audio may wait, in bytes (at least 1).
+    """
 
     def __init__(self, budget: int) -> None:
-        self.budget = budget
+        self.budget = max(1, budget)
         self.buffered = 0
         self.peak = 0
         self._space = trio.lowlevel.ParkingLot()
@@ -84,11 +74,14 @@ class AudioSender(trio.abc.SendChannel[bytes]):
 
     def __init__(
         self,
-        connection: RealtimeConnection,
         buffer: AudioBuffer,
         channel: trio.MemorySendChannel[AudioItem],
+        *,
+        check_usable: Callable[[], None],
+        ended_error: Callable[[], Exception],
     ) -> None:
-        self._connection = connection
+        self._check_usable = check_usable
+        self._ended_error = ended_error
         self._buffer = buffer
         self._channel = channel
         self._closed = False
@@ -127,11 +120,11 @@ class AudioSender(trio.abc.SendChannel[bytes]):
         try:
             self._channel.send_nowait(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
-            raise self._connection._terminal_error() from None
+            raise self._ended_error() from None
         self._buffer.added(len(data))
 
     def _check(self) -> None:
-        self._connection._check_usable()
+        self._check_usable()
         if self._closed:
             raise trio.ClosedResourceError(_CLOSED)
 
@@ -139,7 +132,12 @@ class AudioSender(trio.abc.SendChannel[bytes]):
         """Another sender into the same audio stream (for another producer)."""
         if self._closed:
             raise trio.ClosedResourceError(_CLOSED)
-        return AudioSender(self._connection, self._buffer, self._channel.clone())
+        return AudioSender(
+            self._buffer,
+            self._channel.clone(),
+            check_usable=self._check_usable,
+            ended_error=self._ended_error,
+        )
 
     def close(self) -> None:
         """Close this sender (synchronously; the others stay open)."""

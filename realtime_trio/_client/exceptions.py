@@ -22,26 +22,13 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import trio
 
+from .._core.closing import CloseReason, ConnectionEnd, Ending
 from .._core.errors import RealtimeError
 
 if TYPE_CHECKING:
     from .._core.server_events import ErrorEvent
-
-
-@attrs.frozen
-class CloseReason:
-    """Why a WebSocket closed: the close ``code`` and ``reason`` text."""
-
-    code: int | None
-    reason: str | None = None
-
-    def __str__(self) -> str:
-        if self.code is None:
-            return "no close frame"
-        return f"code {self.code}" + (f" ({self.reason})" if self.reason else "")
 
 
 class HandshakeError(RealtimeError):
@@ -167,3 +154,24 @@ class ServerError(RealtimeError):
         """The error ``code`` (for example ``conversation_already_has_active_response``)."""
         code = self.event.error.code
         return code if isinstance(code, str) else None
+
+
+def connection_error(end: ConnectionEnd) -> ConnectionClosed | ConnectionBroken:
+    """The exception that reports ``end`` (see `realtime_trio._core.closing`)."""
+    if end.kind is Ending.CLOSED:
+        return ConnectionClosed(end.message, close_reason=end.close_reason)
+    cls = CallEnded if end.kind is Ending.CALL_ENDED else ConnectionBroken
+    return cls(end.message, close_reason=end.close_reason)
+
+
+__all__ = [
+    "CallEnded",
+    "CloseReason",
+    "ConnectTimeout",
+    "ConnectionBroken",
+    "ConnectionClosed",
+    "ConnectionRejected",
+    "HandshakeError",
+    "ServerError",
+    "connection_error",
+]

@@ -1,62 +1,31 @@
-"""The two ways to get a connection: `open_realtime` (owns its nursery) and `connect_realtime`."""
+"""The two ways to get a connection: `open_realtime` (owns its nursery) and `connect_realtime`.
+
+Both take the options of `ConnectionOptions` (defined once, in
+``options.py``), documented at `open_realtime`.
+"""
 
 from __future__ import annotations
 
-import math
-import os
-import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Unpack, cast
 
 import trio
 
-from .._audio.formats import PCM16_24K, AudioFormat
-from .._core.session_models import AnySessionConfig
-from .connection import ConnectionOptions, MessageRecorder, RealtimeConnection, logger
+from .._core.logs import get_logger
+from .._core.options import fill_options, takes_options
+from .connection import RealtimeConnection
+from .engine import ConnectionEngine
 from .exceptions import ConnectionRejected
-from .transport import (
-    DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_RECEIVE_BUFFER_SIZE,
-    StreamOpener,
-    build_handshake,
-)
+from .options import CONNECTION_DEFAULTS, ConnectionOptions, ConnectionSettings
 from .unwrap import open_hidden_nursery
 
-
-def _api_key(api_key: str | None) -> str:
-    key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-    if not key:
-        raise ValueError("no API key: pass api_key= or set OPENAI_API_KEY")
-    return key
+logger = get_logger()
 
 
+@takes_options(ConnectionOptions, CONNECTION_DEFAULTS)
 async def connect_realtime(
-    nursery: trio.Nursery,
-    *,
-    model: str | None = None,
-    call_id: str | None = None,
-    api_key: str | None = None,
-    url: str | None = None,
-    safety_identifier: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    session: AnySessionConfig | Mapping[str, Any] | None = None,
-    input_audio_format: AudioFormat = PCM16_24K,
-    audio_frame_ms: int = 100,
-    max_buffered_events: int = 128,
-    max_buffered_messages: int = 64,
-    max_buffered_audio_ms: int = 2_000,
-    connect_timeout: float = 30.0,
-    close_timeout: float = 5.0,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-    receive_buffer_size: int = DEFAULT_RECEIVE_BUFFER_SIZE,
-    ssl_context: ssl.SSLContext | None = None,
-    connect_stream: StreamOpener | None = None,
-    attach_attempts: int = 6,
-    attach_backoff: float = 0.25,
-    recorder: MessageRecorder | None = None,
-    strict: bool = False,
-    _shield_tasks: bool = False,
+    nursery: trio.Nursery, **options: Unpack[ConnectionOptions]
 ) -> RealtimeConnection:
     """Open a connection whose tasks run in ``nursery`` (the low-level tier).
 
@@ -67,100 +36,13 @@ async def connect_realtime(
     This is a checkpoint; it returns once ``session.created`` arrived (and,
     with ``session=``, once ``session.updated`` answered the update).
     """
-    handshake = build_handshake(
-        model=model,
-        call_id=call_id,
-        api_key=_api_key(api_key),
-        url=url,
-        safety_identifier=safety_identifier,
-        headers=headers,
-    )
-    options = ConnectionOptions(
-        max_buffered_events=max_buffered_events,
-        max_buffered_messages=max_buffered_messages,
-        max_buffered_audio_ms=max_buffered_audio_ms,
-        audio_frame_ms=audio_frame_ms,
-        input_audio_format=input_audio_format,
-        connect_timeout=connect_timeout,
-        close_timeout=close_timeout,
-        max_message_size=max_message_size,
-        receive_buffer_size=receive_buffer_size,
-        recorder=recorder,
-        strict=strict,
-    )
-    if max_buffered_events < 0 or max_buffered_messages < 0 or audio_frame_ms <= 0:
-        raise ValueError("buffer sizes must be >= 0 and audio_frame_ms > 0")
-    attempts = max(1, attach_attempts) if call_id is not None else 1
-    delay = attach_backoff
-    for attempt in range(1, attempts + 1):
-        conn = RealtimeConnection(
-            handshake, options, connect_stream=connect_stream, ssl_context=ssl_context
-        )
-        try:
-            await nursery.start(conn._run)
-        except ConnectionRejected as exc:
-            # Right after a call is accepted, the server may not know the call
-            # yet and answers 404 call_id_not_found: retry that, and only that.
-            retryable = exc.status_code == 404 and exc.error_code == "call_id_not_found"
-            if not retryable or attempt == attempts:
-                if attempt > 1:
-                    exc.args = (f"{exc.args[0]} (after {attempt} attempts)",)
-                raise
-            logger.info(
-                "call %s not found yet (attempt %d of %d); retrying in %.2f s",
-                call_id,
-                attempt,
-                attempts,
-                delay,
-            )
-            await trio.sleep(delay)
-            delay = min(delay * 2, 2.0)
-            continue
-        break
-    if _shield_tasks and trio.current_effective_deadline() != -math.inf:
-        # open_realtime: the tasks outlive a cancelled body until aclose() has
-        # flushed and sent the close frame. (With connect_realtime your
-        # nursery's cancellation rules.) Two windows must be avoided: a scope
-        # shielded before started() would keep the tasks in start()'s nursery
-        # if start() was cancelled meanwhile; and shielding tasks that are
-        # already cancelled (our caller was cancelled just now) would resume
-        # them from a cancellation trio has begun to deliver. In that case
-        # the connection simply ends by cancellation.
-        conn._cancel_scope.shield = True
-    if session is not None:
-        try:
-            await conn.update_session(session)
-        except BaseException:
-            await conn.aclose()
-            raise
-    return conn
+    return await _connect(nursery, _filled("connect_realtime", options))
 
 
 @asynccontextmanager
+@takes_options(ConnectionOptions, CONNECTION_DEFAULTS)
 async def open_realtime(
-    *,
-    model: str | None = None,
-    call_id: str | None = None,
-    api_key: str | None = None,
-    url: str | None = None,
-    safety_identifier: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    session: AnySessionConfig | Mapping[str, Any] | None = None,
-    input_audio_format: AudioFormat = PCM16_24K,
-    audio_frame_ms: int = 100,
-    max_buffered_events: int = 128,
-    max_buffered_messages: int = 64,
-    max_buffered_audio_ms: int = 2_000,
-    connect_timeout: float = 30.0,
-    close_timeout: float = 5.0,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-    receive_buffer_size: int = DEFAULT_RECEIVE_BUFFER_SIZE,
-    ssl_context: ssl.SSLContext | None = None,
-    connect_stream: StreamOpener | None = None,
-    attach_attempts: int = 6,
-    attach_backoff: float = 0.25,
-    recorder: MessageRecorder | None = None,
-    strict: bool = False,
+    **options: Unpack[ConnectionOptions],
 ) -> AsyncIterator[RealtimeConnection]:
     """Open a connection to a Realtime session, as an async context manager.
 
@@ -216,34 +98,65 @@ async def open_realtime(
             `ConnectTimeout`, or a network error.
         ConnectionBroken: the server ended the connection before ``session.created``.
     """
+    filled = _filled("open_realtime", options)
     async with open_hidden_nursery() as nursery:
-        conn = await connect_realtime(
-            nursery,
-            model=model,
-            call_id=call_id,
-            api_key=api_key,
-            url=url,
-            safety_identifier=safety_identifier,
-            headers=headers,
-            session=session,
-            input_audio_format=input_audio_format,
-            audio_frame_ms=audio_frame_ms,
-            max_buffered_events=max_buffered_events,
-            max_buffered_messages=max_buffered_messages,
-            max_buffered_audio_ms=max_buffered_audio_ms,
-            connect_timeout=connect_timeout,
-            close_timeout=close_timeout,
-            max_message_size=max_message_size,
-            receive_buffer_size=receive_buffer_size,
-            ssl_context=ssl_context,
-            connect_stream=connect_stream,
-            attach_attempts=attach_attempts,
-            attach_backoff=attach_backoff,
-            recorder=recorder,
-            strict=strict,
-            _shield_tasks=True,
-        )
+        conn = await _connect(nursery, filled, shield_tasks=True)
         try:
             yield conn
         finally:
             await conn.aclose()
+
+
+def _filled(name: str, options: ConnectionOptions) -> ConnectionOptions:
+    return cast(
+        ConnectionOptions,
+        fill_options(name, ConnectionOptions, CONNECTION_DEFAULTS, options),
+    )
+
+
+async def _connect(
+    nursery: trio.Nursery, options: ConnectionOptions, *, shield_tasks: bool = False
+) -> RealtimeConnection:
+    """Start a connection's engine in ``nursery`` and return the connection.
+
+    With ``shield_tasks`` (`open_realtime`), the tasks outlive the
+    cancellation of the caller until the connection is closed.
+    """
+    settings = ConnectionSettings.from_options(options)
+    call_id = options["call_id"]
+    attempts = max(1, options["attach_attempts"]) if call_id is not None else 1
+    delay = options["attach_backoff"]
+    for attempt in range(1, attempts + 1):
+        engine = ConnectionEngine(settings)
+        try:
+            await nursery.start(engine.run)
+        except ConnectionRejected as exc:
+            # Right after a call is accepted, the server may not know the call
+            # yet and answers 404 call_id_not_found: retry that, and only that.
+            retryable = exc.status_code == 404 and exc.error_code == "call_id_not_found"
+            if not retryable or attempt == attempts:
+                if attempt > 1:
+                    exc.args = (f"{exc.args[0]} (after {attempt} attempts)",)
+                raise
+            logger.info(
+                "call %s not found yet (attempt %d of %d); retrying in %.2f s",
+                call_id,
+                attempt,
+                attempts,
+                delay,
+            )
+            await trio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            continue
+        break
+    if shield_tasks:
+        engine.shield_until_closed()
+    conn = RealtimeConnection(engine)
+    session = options["session"]
+    if session is not None:
+        try:
+            await conn.update_session(session)
+        except BaseException:
+            await conn.aclose()
+            raise
+    return conn

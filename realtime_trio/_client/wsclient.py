@@ -33,8 +33,8 @@ from wsproto.events import (
 from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
+from .._core.closing import CloseReason
 from .._core.ws_frames import Close, FrameError, FrameReader, Ping
-from .exceptions import CloseReason
 
 #: The end of an HTTP response head (h11 accepts bare line feeds too).
 _HEAD_END = re.compile(rb"\n\r?\n")

@@ -269,6 +269,55 @@ async def test_server_closing_before_session_created_is_broken(
     assert "beta_api_shape_disabled" in str(info.value)
 
 
+@pytest.mark.parametrize("max_buffered_events", [0, 1, 128])
+async def test_events_before_session_created_come_first_in_order(
+    nursery: trio.Nursery, max_buffered_events: int
+) -> None:
+    early = {
+        "type": "error",
+        "event_id": "srv_0",
+        "error": {"type": "server_error", "code": "early", "message": "before"},
+    }
+
+    async def script(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
+        await ws.send_message(json.dumps(early))
+        await ws.send_message("not json")
+        await ws.send_message(json.dumps(SESSION_CREATED))
+        await ws.send_message(json.dumps({**early, "event_id": "srv_1"}))
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, send_created=False, script=script)
+    async with connect(server, max_buffered_events=max_buffered_events) as conn:
+        got = [await conn.receive() for _ in range(4)]
+    assert [type(e) for e in got] == [
+        events.ErrorEvent,
+        events.InvalidEvent,
+        events.SessionCreated,
+        events.ErrorEvent,
+    ]
+    assert [getattr(e, "event_id", None) for e in got] == [
+        "srv_0",
+        None,
+        SESSION_CREATED["event_id"],
+        "srv_1",
+    ]
+
+
+async def test_strict_failure_before_session_created_is_raised_in_order(
+    nursery: trio.Nursery,
+) -> None:
+    async def script(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
+        await ws.send_message("not json")
+        await ws.send_message(json.dumps(SESSION_CREATED))
+        await trio.sleep_forever()
+
+    server = FakeServer(nursery, send_created=False, script=script)
+    async with connect(server, strict=True) as conn:
+        with pytest.raises(RemoteProtocolError):
+            await conn.receive()
+        assert isinstance(await conn.receive(), events.SessionCreated)
+
+
 # --- events --------------------------------------------------------------------
 
 

@@ -1,0 +1,170 @@
+"""The options of a connection, defined once (the idiom of `realtime_trio._core.options`).
+
+`ConnectionOptions` names and types every keyword option of `open_realtime`
+and `connect_realtime` (and of anything that forwards them);
+`CONNECTION_DEFAULTS` gives their defaults. Both functions take
+``**options: Unpack[ConnectionOptions]`` and show the options in their
+signature. What each option does is documented once, in `open_realtime`.
+
+`ConnectionSettings` is what the engine of one connection runs with, made
+from the options of one call by `ConnectionSettings.from_options` (which
+checks them).
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Mapping
+from typing import Any, Literal, Protocol, TypedDict
+
+import attrs
+
+from .._audio.formats import PCM16_24K, AudioFormat
+from .._core.session_models import AnySessionConfig
+from .transport import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_RECEIVE_BUFFER_SIZE,
+    Handshake,
+    StreamOpener,
+    build_handshake,
+)
+
+
+class MessageRecorder(Protocol):
+    """Anything that records a connection's messages, such as `realtime_trio.testing.Recorder`.
+
+    ``record`` is called from the connection's tasks with the text of every
+    message, as sent or received, so it must not block for long.
+    """
+
+    def record(self, direction: Literal["client", "server"], event: str, /) -> None:
+        """Record one message: ``direction`` is who sent it."""
+
+
+class ConnectionOptions(TypedDict, total=False):
+    """The keyword options of `open_realtime` and `connect_realtime` (documented at `open_realtime`)."""
+
+    model: str | None
+    call_id: str | None
+    api_key: str | None
+    url: str | None
+    safety_identifier: str | None
+    headers: Mapping[str, str] | None
+    session: AnySessionConfig | Mapping[str, Any] | None
+    input_audio_format: AudioFormat
+    audio_frame_ms: int
+    max_buffered_events: int
+    max_buffered_messages: int
+    max_buffered_audio_ms: int
+    connect_timeout: float
+    close_timeout: float
+    max_message_size: int
+    receive_buffer_size: int
+    ssl_context: ssl.SSLContext | None
+    connect_stream: StreamOpener | None
+    attach_attempts: int
+    attach_backoff: float
+    recorder: MessageRecorder | None
+    strict: bool
+
+
+#: The default of every connection option.
+CONNECTION_DEFAULTS: ConnectionOptions = {
+    "model": None,
+    "call_id": None,
+    "api_key": None,
+    "url": None,
+    "safety_identifier": None,
+    "headers": None,
+    "session": None,
+    "input_audio_format": PCM16_24K,
+    "audio_frame_ms": 100,
+    "max_buffered_events": 128,
+    "max_buffered_messages": 64,
+    "max_buffered_audio_ms": 2_000,
+    "connect_timeout": 30.0,
+    "close_timeout": 5.0,
+    "max_message_size": DEFAULT_MAX_MESSAGE_SIZE,
+    "receive_buffer_size": DEFAULT_RECEIVE_BUFFER_SIZE,
+    "ssl_context": None,
+    "connect_stream": None,
+    "attach_attempts": 6,
+    "attach_backoff": 0.25,
+    "recorder": None,
+    "strict": False,
+}
+
+
+@attrs.frozen(kw_only=True)
+class ConnectionSettings:
+    """What the engine of one connection runs with (the options it needs, checked)."""
+
+    handshake: Handshake
+    connect_stream: StreamOpener | None
+    ssl_context: ssl.SSLContext | None
+    input_audio_format: AudioFormat
+    audio_frame_ms: int
+    max_buffered_events: int
+    max_buffered_messages: int
+    max_buffered_audio_ms: int
+    connect_timeout: float
+    close_timeout: float
+    max_message_size: int
+    receive_buffer_size: int
+    recorder: MessageRecorder | None
+    strict: bool
+
+    @classmethod
+    def from_options(cls, options: ConnectionOptions) -> ConnectionSettings:
+        """The settings of the filled ``options`` of one call.
+
+        Raises:
+            ValueError: both or neither of ``model`` / ``call_id``, no API key,
+                a bad URL or header, a negative buffer size.
+        """
+        handshake = build_handshake(
+            model=options["model"],
+            call_id=options["call_id"],
+            api_key=_api_key(options["api_key"]),
+            url=options["url"],
+            safety_identifier=options["safety_identifier"],
+            headers=options["headers"],
+        )
+        if (
+            options["max_buffered_events"] < 0
+            or options["max_buffered_messages"] < 0
+            or options["audio_frame_ms"] <= 0
+        ):
+            raise ValueError("buffer sizes must be >= 0 and audio_frame_ms > 0")
+        return cls(
+            handshake=handshake,
+            connect_stream=options["connect_stream"],
+            ssl_context=options["ssl_context"],
+            input_audio_format=options["input_audio_format"],
+            audio_frame_ms=options["audio_frame_ms"],
+            max_buffered_events=options["max_buffered_events"],
+            max_buffered_messages=options["max_buffered_messages"],
+            max_buffered_audio_ms=options["max_buffered_audio_ms"],
+            connect_timeout=options["connect_timeout"],
+            close_timeout=options["close_timeout"],
+            max_message_size=options["max_message_size"],
+            receive_buffer_size=options["receive_buffer_size"],
+            recorder=options["recorder"],
+            strict=options["strict"],
+        )
+
+
+def _api_key(api_key: str | None) -> str:
+    key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+    if not key:
+        raise ValueError("no API key: pass api_key= or set OPENAI_API_KEY")
+    return key
+
+
+__all__ = [
+    "CONNECTION_DEFAULTS",
+    "ConnectionOptions",
+    "ConnectionSettings",
+    "MessageRecorder",
+]

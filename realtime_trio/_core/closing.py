@@ -1,0 +1,123 @@
+"""How a connection ended, and what that means to its user (no trio here).
+
+The WebSocket says *how* it closed: a close code and reason (`CloseReason`),
+or 1006 when the socket was lost without a close frame. What the user of the
+connection sees depends on more than that: who started closing, whether the
+session was open yet, and whether the connection is a sideband of a call.
+`classify_close` is that decision, in one place; the trio shell turns its
+`ConnectionEnd` into the exception to raise (`ConnectionClosed`,
+`ConnectionBroken` or `CallEnded`).
+
+=====================================  =================  ====================================
+how it closed                          `Ending`           what the user sees
+=====================================  =================  ====================================
+before ``session.created``             ``BROKEN``         opening fails with ConnectionBroken
+we were closing (``aclose``)           ``CLOSED``         ConnectionClosed
+the server closed with 1000            ``SERVER_CLOSED``  the event stream ends; a pending
+                                                          request fails with ConnectionBroken
+a sideband, a close frame (not 1006)   ``CALL_ENDED``     CallEnded, after the last event
+any other close, or lost (1006)        ``BROKEN``         ConnectionBroken, after the last event
+lost while writing a message           ``BROKEN``         ConnectionBroken
+=====================================  =================  ====================================
+
+On a sideband a close frame from the server means the call ended (hangup by
+either side); a socket lost without one is a network failure like any other.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Literal, TypeAlias
+
+import attrs
+
+
+@attrs.frozen
+class CloseReason:
+    """Why a WebSocket closed: the close ``code`` and ``reason`` text."""
+
+    code: int | None
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        if self.code is None:
+            return "no close frame"
+        return f"code {self.code}" + (f" ({self.reason})" if self.reason else "")
+
+
+class Ending(enum.Enum):
+    """The kinds of end of a connection (see the module's table)."""
+
+    #: We closed it.
+    CLOSED = "closed"
+    #: The server closed it normally (1000): the event stream simply ends.
+    SERVER_CLOSED = "server closed"
+    #: The network or the server ended it unexpectedly.
+    BROKEN = "broken"
+    #: The call of a sideband ended.
+    CALL_ENDED = "call ended"
+
+
+#: Where the connection was when the WebSocket closed: waiting for
+#: ``session.created``, reading events, or writing a message.
+Phase: TypeAlias = Literal["connecting", "receiving", "sending"]
+
+
+@attrs.frozen
+class ConnectionEnd:
+    """How one connection ended.
+
+    Attributes:
+        kind: The `Ending`.
+        close_reason: How the WebSocket closed.
+        message: The text of the exception that reports it.
+    """
+
+    kind: Ending
+    close_reason: CloseReason
+    message: str
+
+    @property
+    def is_failure(self) -> bool:
+        """Whether the consumer gets an error after the last event (else the stream ends)."""
+        return self.kind is Ending.BROKEN or self.kind is Ending.CALL_ENDED
+
+
+def classify_close(
+    reason: CloseReason, *, phase: Phase, we_closed: bool, sideband: bool
+) -> ConnectionEnd:
+    """Decide what the WebSocket closing as ``reason`` means (see the module's table).
+
+    Args:
+        reason: How the WebSocket closed.
+        phase: What the connection was doing when it saw the close.
+        we_closed: Whether we had started closing (``aclose``) by then.
+        sideband: Whether the connection is attached to a call (``call_id=``).
+    """
+    if phase == "connecting":
+        return ConnectionEnd(
+            Ending.BROKEN,
+            reason,
+            "the server closed the connection before session.created "
+            f"({_reason_text(reason)})",
+        )
+    if we_closed:
+        return ConnectionEnd(Ending.CLOSED, reason, "the connection is closed")
+    if phase == "sending":
+        return ConnectionEnd(
+            Ending.BROKEN, reason, f"the connection ended while sending: {reason}"
+        )
+    if reason.code == 1000:
+        return ConnectionEnd(
+            Ending.SERVER_CLOSED, reason, "the server closed the connection"
+        )
+    call_over = sideband and reason.code is not None and reason.code != 1006
+    return ConnectionEnd(
+        Ending.CALL_ENDED if call_over else Ending.BROKEN,
+        reason,
+        f"the connection ended: {reason}",
+    )
+
+
+def _reason_text(reason: CloseReason) -> str:
+    return f"code {reason.code}" + (f", {reason.reason}" if reason.reason else "")
