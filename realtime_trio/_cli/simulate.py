@@ -6,16 +6,25 @@ import argparse
 import logging
 import signal
 import sys
+from typing import cast
 
 import trio
 
+from .._core.options import option_names
 from ..testing._model.recording import Replay
 from ..testing._model.scenario import Scenario
-from ..testing._server.simulator import DEFAULT_MAX_MESSAGE_SIZE, open_simulator
+from ..testing._server.options import SIMULATOR_DEFAULTS, SimulatorOptions
+from ..testing._server.simulator import open_simulator
+
+_DEFAULTS = SIMULATOR_DEFAULTS
 
 
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of the ``simulate`` command to ``parser``."""
+    """Add the options of the ``simulate`` command to ``parser``.
+
+    A flag that sets a simulator option stores it under the option's name
+    (``dest``) with the option's default, so `simulator_options` finds it.
+    """
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
@@ -26,6 +35,7 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--api-key",
         action="append",
         dest="api_keys",
+        default=_DEFAULTS["api_keys"],
         metavar="KEY",
         help="accept only this API key (repeatable; default: any non-empty key)",
     )
@@ -45,38 +55,69 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--realtime",
         action="store_true",
+        default=_DEFAULTS["realtime"],
         help="pace output audio in real time (default: as fast as possible)",
     )
     parser.add_argument(
         "--time-to-first-audio",
         type=float,
-        default=0.0,
+        default=_DEFAULTS["time_to_first_audio"],
         metavar="SECONDS",
-        help="delay before each response's first audio delta (default: 0)",
+        help="delay before each response's first audio delta (default: %(default)g)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of ids and voices (default: 0)"
+        "--seed",
+        type=int,
+        default=_DEFAULTS["seed"],
+        help="seed of ids and voices (default: %(default)s)",
     )
     parser.add_argument(
         "--require-safety-identifier",
         action="store_true",
+        default=_DEFAULTS["require_safety_identifier"],
         help="refuse handshakes without an OpenAI-Safety-Identifier header",
     )
     parser.add_argument(
         "--max-message-size",
         type=int,
-        default=DEFAULT_MAX_MESSAGE_SIZE,
+        default=_DEFAULTS["max_message_size"],
         metavar="CHARS",
-        help="larger client messages get an error event (default: 16 MiB)",
+        help="larger client messages get an error event (default: "
+        f"{_DEFAULTS['max_message_size'] // 2**20} MiB)",
     )
     parser.add_argument(
-        "--record-dir", metavar="DIR", help="record every connection as JSONL here"
+        "--record-dir",
+        default=_DEFAULTS["record_dir"],
+        metavar="DIR",
+        help="record every connection as JSONL here",
     )
     parser.add_argument(
         "--elide-audio",
         action="store_true",
+        default=_DEFAULTS["elide_audio"],
         help="leave audio payloads out of the recordings",
     )
+
+
+def simulator_options(args: argparse.Namespace) -> SimulatorOptions:
+    """The simulator options of a parsed ``simulate`` command line.
+
+    Every flag stored under an option's name is passed on; ``--scenario``
+    and ``--replay`` name files, which become the ``scenario`` option.
+    """
+    given = vars(args)
+    options = {
+        name: given[name] for name in option_names(SimulatorOptions) if name in given
+    }
+    if args.scenario:
+        options["scenario"] = Scenario.load(args.scenario)
+    elif args.replay:
+        options["scenario"] = Replay.load(
+            args.replay, unrecorded=args.replay_unrecorded
+        )
+    else:
+        options["scenario"] = None
+    return cast(SimulatorOptions, options)
 
 
 async def run_simulate(args: argparse.Namespace) -> None:
@@ -85,24 +126,8 @@ async def run_simulate(args: argparse.Namespace) -> None:
     The WebSocket URL is printed as the first line of standard output, then
     the HTTP base URL of the REST endpoints.
     """
-    scenario: Scenario | Replay | None = None
-    if args.scenario:
-        scenario = Scenario.load(args.scenario)
-    elif args.replay:
-        scenario = Replay.load(args.replay, unrecorded=args.replay_unrecorded)
-    async with open_simulator(
-        host=args.host,
-        port=args.port,
-        api_keys=args.api_keys,
-        scenario=scenario,
-        realtime=args.realtime,
-        time_to_first_audio=args.time_to_first_audio,
-        seed=args.seed,
-        require_safety_identifier=args.require_safety_identifier,
-        max_message_size=args.max_message_size,
-        record_dir=args.record_dir,
-        elide_audio=args.elide_audio,
-    ) as sim:
+    options = simulator_options(args)
+    async with open_simulator(host=args.host, port=args.port, **options) as sim:
         print(sim.url, flush=True)
         print(f"REST: {sim.base_url}", flush=True)
         # Ctrl-C and SIGTERM end the simulator cleanly (exit status 0).

@@ -12,8 +12,9 @@ import pytest
 import trio
 
 import realtime_trio.testing
-from realtime_trio._cli.simulate import add_simulate_arguments
-from realtime_trio.testing import Scenario
+from realtime_trio._cli.simulate import add_simulate_arguments, simulator_options
+from realtime_trio.testing import Recorder, Replay, Scenario
+from realtime_trio.testing._server.options import SIMULATOR_DEFAULTS
 from tests.helpers.simulator import recv, send, until, user_text, ws_connect
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sim"
@@ -57,6 +58,29 @@ def test_simulate_arguments() -> None:
     args = parser.parse_args(["--replay", "b.jsonl", "--replay-unrecorded", "error"])
     assert (args.replay, args.replay_unrecorded) == ("b.jsonl", "error")
     assert parser.parse_args([]).replay_unrecorded == "ignore"
+
+
+def test_the_command_line_fills_the_simulator_options(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    add_simulate_arguments(parser)
+    defaults = simulator_options(parser.parse_args([]))
+    assert defaults == {
+        name: value
+        for name, value in SIMULATOR_DEFAULTS.items()
+        if name not in ("audio_chunk_ms", "session_duration")  # no flags
+    }
+    given = simulator_options(
+        parser.parse_args(
+            ["--seed", "4", "--elide-audio", "--scenario", str(DATA / "weather.json")]
+        )
+    )
+    assert (given["seed"], given["elide_audio"]) == (4, True)
+    assert isinstance(given["scenario"], Scenario)
+    recording = tmp_path / "r.jsonl"
+    with Recorder(recording) as recorder:
+        recorder.record("client", {"type": "response.create"})
+    given = simulator_options(parser.parse_args(["--replay", str(recording)]))
+    assert isinstance(given["scenario"], Replay)
 
 
 def test_the_example_scenario_loads() -> None:

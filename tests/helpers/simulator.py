@@ -21,16 +21,13 @@ from realtime_trio._core.serde import get_codec
 from realtime_trio.audio import encode_audio
 from realtime_trio.testing import RealtimeSimulator
 from realtime_trio.testing._model.ids import IdFactory
+from realtime_trio.testing._model.outputs import CancelResponse, StartResponse
 from realtime_trio.testing._model.response_run import ResponseRun
 from realtime_trio.testing._model.scenario import CloseConnection, DropConnection
-from realtime_trio.testing._model.sim_session import SimSession, SimSettings
-from realtime_trio.testing._model.steps import (
-    CancelResponse,
-    Emit,
-    Sleep,
-    StartResponse,
-)
+from realtime_trio.testing._model.sim_session import SimSession
+from realtime_trio.testing._model.steps import Emit, Sleep
 from realtime_trio.testing._server.http import HttpResponse, http_request
+from realtime_trio.testing._server.options import session_settings
 
 AUTH = [(b"Authorization", b"Bearer sk-test")]
 #: What LiveKit's OpenAI realtime plugin sends to answer a tool call
@@ -54,13 +51,14 @@ class SyncDriver:
 
     With ``auto=True`` responses run to completion as soon as they start;
     otherwise they wait in `pending` until `advance` or `finish` is called.
+    Other keyword arguments are simulator options (see `RealtimeSimulator`).
     """
 
     def __init__(
         self, *, auto: bool = True, model: str = "gpt-realtime", **kwargs: Any
     ) -> None:
         self.session = SimSession(
-            SimSettings(**kwargs),
+            session_settings(**kwargs),
             ids=IdFactory(0, 0),
             now=0.0,
             wall_time=1_700_000_000.0,

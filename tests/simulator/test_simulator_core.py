@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 
 import pytest
 
+from realtime_trio._core.options import option_names
 from realtime_trio._core.serde import get_codec
 from realtime_trio.audio import write_wav
 from realtime_trio.testing import (
@@ -16,17 +18,19 @@ from realtime_trio.testing import (
     Delay,
     DropConnection,
     Fail,
+    RealtimeSimulator,
     Rule,
     Say,
     Scenario,
     ScenarioError,
+    open_simulator,
     silence,
     synthesize_speech,
     tone,
 )
 from realtime_trio.testing._model.api_errors import ApiError, from_protocol_error
 from realtime_trio.testing._model.ids import IdFactory
-from realtime_trio.testing._model.output import split_words, to_output_format
+from realtime_trio.testing._model.rendering import split_words, to_output_format
 from realtime_trio.testing._model.session_config import (
     apply_update,
     default_session,
@@ -39,6 +43,11 @@ from realtime_trio.testing._model.vad import (
     VadParams,
     rms_dbfs,
     threshold_dbfs,
+)
+from realtime_trio.testing._server.options import (
+    SIMULATOR_DEFAULTS,
+    SimulatorOptions,
+    session_settings,
 )
 
 # --- VAD --------------------------------------------------------------------------
@@ -434,3 +443,29 @@ def test_tracing_cannot_change_once_enabled() -> None:
         apply_update(
             session, {"type": "realtime", "tracing": None}, audio_produced=False
         )
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("func", [RealtimeSimulator, open_simulator])
+def test_signatures_show_every_option_with_its_default(func: object) -> None:
+    params = inspect.signature(func).parameters  # type: ignore[arg-type]
+    for name in option_names(SimulatorOptions):
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params[name].default == SIMULATOR_DEFAULTS[name]  # type: ignore[literal-required]
+    assert not any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def test_an_unknown_option_is_refused_as_python_would() -> None:
+    with pytest.raises(
+        TypeError, match=r"__init__\(\) got an unexpected keyword .*'sead'"
+    ):
+        RealtimeSimulator(sead=1)  # type: ignore[call-arg]
+
+
+def test_session_settings_follow_the_options() -> None:
+    settings = session_settings(seed=7, audio_chunk_ms=40)
+    assert (settings.seed, settings.audio_chunk_ms) == (7, 40)
+    assert settings.max_message_size == SIMULATOR_DEFAULTS["max_message_size"]
+    assert RealtimeSimulator(seed=7).settings.seed == 7

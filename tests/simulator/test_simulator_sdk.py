@@ -32,7 +32,8 @@ from realtime_trio.testing import (
     synthesize_speech,
 )
 from realtime_trio.testing._model.ids import IdFactory
-from realtime_trio.testing._model.sim_session import SimSession, SimSettings
+from realtime_trio.testing._model.sim_session import SimSession
+from realtime_trio.testing._server.options import session_settings
 from tests.helpers.simulator import (
     LIVEKIT_RESPONSE_CREATE,
     SyncDriver,
@@ -424,7 +425,7 @@ def _every_kind_of_event() -> list[dict[str, Any]]:
         ],
     )  # fmt: skip
     driver = SyncDriver(scenario=scenario)
-    driver.session.sideband = True  # a call's session: output_audio_buffer.*
+    driver.session.state.sideband = True  # a call's session: output_audio_buffer.*
     driver.send({
         "type": "session.update",
         "session": {
@@ -461,7 +462,7 @@ def _every_kind_of_event() -> list[dict[str, Any]]:
     driver.tick(60.0)  # idle_timeout_ms: timeout_triggered, commit, response
     driver._apply(driver.session.dtmf("5", 1_700_000_000))
     transcription = SimSession(
-        SimSettings(), ids=IdFactory(0), now=0.0, wall_time=0.0, transcription=True
+        session_settings(), ids=IdFactory(0), now=0.0, wall_time=0.0, transcription=True
     )
     created = [get_codec().dump(output.event) for output in transcription.start()]  # type: ignore[attr-defined]
     return driver.events + created

@@ -125,7 +125,7 @@ def test_invalid_update_answers_an_error_and_changes_nothing() -> None:
         "param": "session.audio.output.speed",
         "event_id": "evt_bad",
     }
-    assert driver.session.session["audio"]["output"]["speed"] == 1
+    assert driver.session.state.config["audio"]["output"]["speed"] == 1
 
 
 @pytest.mark.parametrize(
@@ -189,7 +189,7 @@ def test_item_create_retrieve_delete() -> None:
             "item_id": "my_item",
         }
     ]
-    assert [s.id for s in driver.session.conversation][1:] == [first["id"]]
+    assert [s.id for s in driver.session.state.conversation][1:] == [first["id"]]
 
 
 @pytest.mark.parametrize(
@@ -298,7 +298,7 @@ def test_one_active_response_but_out_of_band_in_parallel() -> None:
     })  # fmt: skip
     assert len(driver.pending) == 2
     oob_id = next(r for r in driver.pending if r != response_id)
-    n_items = len(driver.session.conversation)
+    n_items = len(driver.session.state.conversation)
     driver.finish(oob_id)
     oob = [
         e
@@ -307,7 +307,9 @@ def test_one_active_response_but_out_of_band_in_parallel() -> None:
     ]
     assert oob[0]["response"]["conversation_id"] is None
     assert oob[-1]["response"]["metadata"] == {"topic": "summary"}
-    assert len(driver.session.conversation) == n_items  # out of band: nothing added
+    assert (
+        len(driver.session.state.conversation) == n_items
+    )  # out of band: nothing added
     driver.finish(response_id)
     assert driver.send({"type": "response.create"}) == []  # accepted again (pending)
     assert len(driver.pending) == 1
@@ -354,9 +356,9 @@ def test_cancel_mid_response_sends_a_consistent_tail() -> None:
     assert done["status"] == "cancelled"
     assert done["status_details"] == {"type": "cancelled", "reason": "client_cancelled"}
     assert done["output"][0]["status"] == "incomplete"
-    stored = driver.session.conversation.find(done["output"][0]["id"])
+    stored = driver.session.state.conversation.find(done["output"][0]["id"])
     assert stored is not None and len(stored.audio) == sent_audio
-    assert driver.session.active is None
+    assert driver.session.responses.active is None
     assert (
         _error(driver.send({"type": "response.cancel"}))["code"]
         == "response_cancel_not_active"
@@ -514,7 +516,7 @@ def test_manual_commit_clear_and_byte_accounting() -> None:
         {"type": "conversation.item.retrieve", "item_id": item["id"]}
     )
     assert decode_audio(retrieved["item"]["content"][0]["audio"]) == audio
-    assert driver.session.buffer.total_ms == 250
+    assert driver.session.state.buffer.total_ms == 250
 
 
 def test_append_errors() -> None:
@@ -555,7 +557,7 @@ def test_server_vad_turn() -> None:
         "I heard 1.3 seconds of audio."
         in out[-1]["response"]["output"][0]["content"][0]["transcript"]
     )
-    stored = driver.session.conversation.find(committed["item_id"])
+    stored = driver.session.state.conversation.find(committed["item_id"])
     assert stored is not None and len(stored.audio) == 1300 * 48
     # Offsets keep counting from the start of the session.
     out = driver.append(tone(400) + silence(300))
@@ -895,7 +897,7 @@ def test_function_call_output_needs_a_known_call_id() -> None:
 
 def _sideband_driver(**kwargs: Any) -> SyncDriver:
     driver = SyncDriver(**kwargs)
-    driver.session.sideband = True
+    driver.session.state.sideband = True
     return driver
 
 
@@ -939,10 +941,11 @@ def test_output_audio_buffer_clear_needs_a_call() -> None:
 
 def test_transcription_sessions() -> None:
     from realtime_trio.testing._model.ids import IdFactory
-    from realtime_trio.testing._model.sim_session import SimSession, SimSettings
+    from realtime_trio.testing._model.sim_session import SimSession
+    from realtime_trio.testing._server.options import session_settings
 
     session = SimSession(
-        SimSettings(), ids=IdFactory(0), now=0.0, wall_time=0.0, transcription=True
+        session_settings(), ids=IdFactory(0), now=0.0, wall_time=0.0, transcription=True
     )
     (created,) = session.start()
     assert created.event.session.object == "realtime.transcription_session"  # type: ignore[union-attr]

@@ -1,13 +1,15 @@
-"""The input-audio half of `SimSession`: appends, VAD turns, commits, transcription.
+"""The input audio of one simulated session: appends, voice activity, commits.
 
-Split out of ``_sim_session.py`` to keep modules small; `AudioTurnsMixin` is
-only meant to be mixed into `SimSession`.
+`AudioTurns` handles the ``input_audio_buffer.*`` events, turns what the
+voice activity detector finds into ``speech_started``/``speech_stopped``
+(committing the turn, cancelling the response it interrupts and asking
+`Responses` for the next), transcribes committed audio when the session
+says so, and keeps the ``idle_timeout_ms`` timer of ``server_vad``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from ..._audio.b64 import decode_audio
 from ..._core.client_events import InputAudioBufferAppend
@@ -23,6 +25,7 @@ from ..._core.server_events import (
     ConversationItemDone,
     ConversationItemInputAudioTranscriptionCompleted,
     ConversationItemInputAudioTranscriptionDelta,
+    InputAudioBufferCleared,
     InputAudioBufferCommitted,
     InputAudioBufferSpeechStarted,
     InputAudioBufferSpeechStopped,
@@ -30,27 +33,39 @@ from ..._core.server_events import (
 )
 from .api_errors import ApiError
 from .conversation import StoredItem, added_item
-from .items import ItemsMixin
-from .output import split_words
-from .steps import CancelResponse, Emit, Output
+from .outputs import CancelResponse, Output
+from .rendering import split_words
+from .response_run import ResponseRun
+from .responses import Responses
+from .session_config import turn_detection
+from .state import SessionState
+from .steps import Emit
 from .vad import SpeechStarted
 
 #: The largest ``input_audio_buffer.append`` payload, decoded (15 MiB).
 MAX_APPEND_BYTES: Final = 15 * 2**20
 
 
-class AudioTurnsMixin(ItemsMixin):
-    """Input audio, voice activity and commits of `SimSession`."""
+class AudioTurns:
+    """The input audio of one session (see the module docstring).
 
-    _speech_item: str | None
-    _speech_start_ms: int
-    _idle_deadline: float | None
+    Args:
+        state: The session's shared state.
+        responses: The session's responses, which a turn interrupts or asks for.
 
-    if TYPE_CHECKING:
+    Attributes:
+        idle_deadline: When ``idle_timeout_ms`` runs out (trio time), or None.
+    """
 
-        def _turn_detection(self) -> Mapping[str, Any] | None: ...
+    def __init__(self, state: SessionState, responses: Responses) -> None:
+        self._state = state
+        self._responses = responses
+        self._speech_item: str | None = None
+        self._speech_start_ms = 0
+        self.idle_deadline: float | None = None
 
-    def _append(self, event: InputAudioBufferAppend) -> list[Output]:
+    def append(self, event: InputAudioBufferAppend) -> list[Output]:
+        """Handle ``input_audio_buffer.append``."""
         try:
             audio = decode_audio(event.audio)
         except ValueError:
@@ -66,102 +81,142 @@ class AudioTurnsMixin(ItemsMixin):
                 code="invalid_value",
                 param="audio",
             )
+        buffer = self._state.buffer
         outputs: list[Output] = []
-        for vad_event in self.buffer.append(audio):
+        for vad_event in buffer.append(audio):
             if isinstance(vad_event, SpeechStarted):
                 outputs += self._speech_started(
-                    max(vad_event.audio_start_ms, round(self.buffer.start_ms))
+                    max(vad_event.audio_start_ms, round(buffer.start_ms))
                 )
             else:
                 outputs += self._speech_stopped(vad_event.audio_end_ms)
         return outputs
 
+    def clear(self) -> list[Output]:
+        """Handle ``input_audio_buffer.clear``."""
+        self._state.buffer.clear()
+        self._speech_item = None
+        return [Emit(InputAudioBufferCleared(event_id=self._state.ids.event()))]
+
     def _speech_started(self, audio_start_ms: int) -> list[Output]:
-        self._idle_deadline = None
-        self._speech_item = self._ids.new("item_")
+        state = self._state
+        self.idle_deadline = None
+        self._speech_item = state.ids.new("item_")
         self._speech_start_ms = audio_start_ms
         outputs: list[Output] = [
             Emit(
                 InputAudioBufferSpeechStarted(
-                    event_id=self._ids.event(),
+                    event_id=state.ids.event(),
                     audio_start_ms=audio_start_ms,
                     item_id=self._speech_item,
                 )
             )
         ]
-        td = self._turn_detection() or {}
+        td = turn_detection(state.config) or {}
+        active = self._responses.active
         if (
-            self.active is not None
+            active is not None
             and td.get("interrupt_response", True)
-            and not self.is_transcription
+            and not state.is_transcription
         ):
-            outputs.append(CancelResponse(self.active, "turn_detected"))
+            outputs.append(CancelResponse(active, "turn_detected"))
         return outputs
 
     def _speech_stopped(self, audio_end_ms: int) -> list[Output]:
-        item_id = self._speech_item or self._ids.new("item_")
+        ids = self._state.ids
+        item_id = self._speech_item or ids.new("item_")
         self._speech_item = None
         outputs: list[Output] = [
             Emit(
                 InputAudioBufferSpeechStopped(
-                    event_id=self._ids.event(),
+                    event_id=ids.event(),
                     audio_end_ms=audio_end_ms,
                     item_id=item_id,
                 )
             )
         ]
-        audio = self.buffer.take(self._speech_start_ms, audio_end_ms, reset_vad=False)
-        outputs += self.commit_audio(audio, item_id)
+        audio = self._state.buffer.take(
+            self._speech_start_ms, audio_end_ms, reset_vad=False
+        )
+        outputs += self._commit_audio(audio, item_id)
         outputs += self._auto_response()
         return outputs
 
     def _auto_response(self) -> list[Output]:
-        td = self._turn_detection() or {}
+        td = turn_detection(self._state.config) or {}
         if (
-            self.is_transcription
+            self._state.is_transcription
             or not td.get("create_response", True)
-            or self.active is not None
+            or self._responses.active is not None
         ):
             return []
-        return self.create_response(UNSET, None)
+        return self._responses.create(UNSET)
 
-    def idle_timeout(self) -> list[Output]:
+    # --- the idle timeout --------------------------------------------------------------
+
+    def response_finished(self, run: ResponseRun, now: float) -> None:
+        """A run has ended: with ``idle_timeout_ms``, start waiting for the user."""
+        td = turn_detection(self._state.config)
+        if (
+            run.in_conversation
+            and td is not None
+            and td.get("type") == "server_vad"
+            and isinstance(td.get("idle_timeout_ms"), int)
+        ):
+            sent = run.state
+            playback_end = max(now, (sent.first_audio_at or now) + sent.audio_ms / 1000)
+            self.idle_deadline = playback_end + td["idle_timeout_ms"] / 1000
+
+    def on_timer(self, now: float) -> list[Output]:
+        """Fire the idle timeout if it is due (and the user is not speaking)."""
+        if self.idle_deadline is None or now < self.idle_deadline:
+            return []
+        self.idle_deadline = None
+        if self._state.buffer.in_speech or self._responses.active is not None:
+            return []
+        return self._idle_timeout()
+
+    def _idle_timeout(self) -> list[Output]:
         """``idle_timeout_ms`` elapsed: commit the (silent) buffer and answer."""
-
-        item_id = self._ids.new("item_")
-        start, end = round(self.buffer.start_ms), round(self.buffer.total_ms)
+        ids, buffer = self._state.ids, self._state.buffer
+        item_id = ids.new("item_")
+        start, end = round(buffer.start_ms), round(buffer.total_ms)
         outputs: list[Output] = [
             Emit(
                 InputAudioBufferTimeoutTriggered(
-                    event_id=self._ids.event(),
+                    event_id=ids.event(),
                     audio_start_ms=start,
                     audio_end_ms=end,
                     item_id=item_id,
                 )
             )
         ]
-        outputs += self.commit_audio(self.buffer.take(), item_id, transcribe=False)
+        outputs += self._commit_audio(buffer.take(), item_id, transcribe=False)
         return outputs + self._auto_response()
+
+    # --- commits -----------------------------------------------------------------------
 
     def commit_buffer(self) -> list[Output]:
         """Handle ``input_audio_buffer.commit``."""
-        duration = self.buffer.duration_ms
+        buffer = self._state.buffer
+        duration = buffer.duration_ms
         if duration < 100:
             raise ApiError(
                 "Error committing input audio buffer: buffer too small. Expected at least "
                 f"100ms of audio, but buffer only has {duration:.2f}ms of audio.",
                 code="input_audio_buffer_commit_empty",
             )
-        item_id = self._speech_item or self._ids.new("item_")
+        item_id = self._speech_item or self._state.ids.new("item_")
         self._speech_item = None
-        return self.commit_audio(self.buffer.take(), item_id)
+        return self._commit_audio(buffer.take(), item_id)
 
-    def commit_audio(
+    def _commit_audio(
         self, audio: bytes, item_id: str, *, transcribe: bool = True
     ) -> list[Output]:
         """Turn committed audio into a user item (and transcribe it when configured)."""
-        ids = self._ids
-        transcript = self.next_transcript() if transcribe else None
+        state = self._state
+        ids = state.ids
+        transcript = state.next_transcript() if transcribe else None
         record = MessageItem(
             id=item_id,
             object="realtime.item",
@@ -172,10 +227,10 @@ class AudioTurnsMixin(ItemsMixin):
         stored = StoredItem(
             record=record,
             audio=audio,
-            bytes_per_ms=self.buffer.bytes_per_ms,
+            bytes_per_ms=state.buffer.bytes_per_ms,
             transcript=transcript,
         )
-        previous = self.conversation.insert(stored)
+        previous = state.conversation.insert(stored)
         outputs: list[Output] = [
             Emit(
                 InputAudioBufferCommitted(
@@ -197,59 +252,62 @@ class AudioTurnsMixin(ItemsMixin):
                 )
             ),
         ]
-        if transcribe and self.session.get("audio", {}).get("input", {}).get(
+        if transcribe and state.config.get("audio", {}).get("input", {}).get(
             "transcription"
         ):
-            outputs += self._transcription_events(item_id, transcript, stored.audio_ms)
+            outputs += _transcription_events(
+                state, item_id, transcript, stored.audio_ms
+            )
         return outputs
 
-    def _transcription_events(
-        self, item_id: str, transcript: str | None, audio_ms: float
-    ) -> list[Output]:
-        text = transcript or ""
-        logprobs = "item.input_audio_transcription.logprobs" in (
-            self.session.get("include") or ()
-        )
-        outputs: list[Output] = []
-        for word in split_words(text):
-            extra: dict[str, Any] = {}
-            if logprobs:
-                extra["logprobs"] = (
-                    LogProb(token=word, logprob=-0.0625, bytes=tuple(word.encode())),
-                )
-            outputs.append(
-                Emit(
-                    ConversationItemInputAudioTranscriptionDelta(
-                        event_id=self._ids.event(),
-                        item_id=item_id,
-                        content_index=0,
-                        delta=word,
-                        obfuscation=self._ids.obfuscation(word),
-                        **extra,
-                    )
-                )
+
+def _transcription_events(
+    state: SessionState, item_id: str, transcript: str | None, audio_ms: float
+) -> list[Output]:
+    """The ``input_audio_transcription`` deltas and completion of a committed turn."""
+    ids = state.ids
+    text = transcript or ""
+    logprobs = "item.input_audio_transcription.logprobs" in (
+        state.config.get("include") or ()
+    )
+    outputs: list[Output] = []
+    for word in split_words(text):
+        extra: dict[str, Any] = {}
+        if logprobs:
+            extra["logprobs"] = (
+                LogProb(token=word, logprob=-0.0625, bytes=tuple(word.encode())),
             )
-        audio_tokens = max(1, round(audio_ms / 50))
-        text_tokens = (len(text) + 3) // 4
-        usage = TranscriptTokenUsage(
-            input_tokens=audio_tokens,
-            output_tokens=text_tokens,
-            total_tokens=audio_tokens + text_tokens,
-            input_token_details=TranscriptTokenDetails(
-                audio_tokens=audio_tokens, text_tokens=0
-            ),
-        )
         outputs.append(
             Emit(
-                ConversationItemInputAudioTranscriptionCompleted(
-                    event_id=self._ids.event(),
+                ConversationItemInputAudioTranscriptionDelta(
+                    event_id=ids.event(),
                     item_id=item_id,
                     content_index=0,
-                    transcript=text,
-                    usage=usage,
+                    delta=word,
+                    obfuscation=ids.obfuscation(word),
+                    **extra,
                 )
             )
         )
-        return outputs
-
-    # --- responses ---------------------------------------------------------------
+    audio_tokens = max(1, round(audio_ms / 50))
+    text_tokens = (len(text) + 3) // 4
+    usage = TranscriptTokenUsage(
+        input_tokens=audio_tokens,
+        output_tokens=text_tokens,
+        total_tokens=audio_tokens + text_tokens,
+        input_token_details=TranscriptTokenDetails(
+            audio_tokens=audio_tokens, text_tokens=0
+        ),
+    )
+    outputs.append(
+        Emit(
+            ConversationItemInputAudioTranscriptionCompleted(
+                event_id=ids.event(),
+                item_id=item_id,
+                content_index=0,
+                transcript=text,
+                usage=usage,
+            )
+        )
+    )
+    return outputs

@@ -11,10 +11,11 @@ from ..._core.serde import get_codec
 from ..._core.server_events import ErrorEvent, ServerEvent, UnknownEvent
 from .api_errors import ApiError
 from .ids import IdFactory
+from .outputs import Output
 from .recording import RecordedEvent, Replay
 from .response_run import ResponseRun
 from .scenario import CloseConnection
-from .steps import Emit, Output
+from .steps import Emit
 
 _SILENCE = {"audio/pcm": b"\x00", "audio/pcmu": b"\xff", "audio/pcma": b"\xd5"}
 

@@ -5,7 +5,8 @@ Theory of operation
 `ResponseRun.steps` is a generator of `Emit` (send this server event),
 `Sleep` (wait this long, on the trio clock) and connection faults. The trio
 shell sends each `Emit` and, only once it was sent, calls
-`ResponseRun.observe` with it. Everything the run reports later
+`ResponseRun.observe` with it, which records it in the run's
+`ResponseState` (see `response_state`). Everything the run reports later
 (``response.done``'s output, the items of the conversation, the tail of a
 cancelled response) is built from the observed events only, so a response
 cancelled at any point, even in the middle of sending an event, ends with a
@@ -39,6 +40,7 @@ from ..._core.item_models import (
 )
 from ..._core.response_models import (
     ErrorDetail,
+    RateLimit,
     Response,
     StatusDetails,
     StatusError,
@@ -47,9 +49,9 @@ from ..._core.server_events import (
     ConversationItemAdded,
     ConversationItemDone,
     ErrorEvent,
-    OutputAudioBufferCleared,
     OutputAudioBufferStarted,
     OutputAudioBufferStopped,
+    RateLimitsUpdated,
     ResponseContentPartAdded,
     ResponseContentPartDone,
     ResponseCreated,
@@ -67,16 +69,10 @@ from ..._core.server_events import (
     ServerEvent,
     UnknownEvent,
 )
-from .conversation import Conversation, StoredItem, added_item
+from .conversation import Conversation, added_item
 from .ids import IdFactory
-from .output import (
-    OutputItemState,
-    ResponseSettings,
-    build_response,
-    rate_limits_event,
-    render_audio,
-    split_words,
-)
+from .rendering import ResponseSettings, render_audio, split_words
+from .response_state import ResponseState
 from .scenario import CallTool, Delay, Fail, Say, Step
 from .steps import Emit, RunStep, Sleep
 
@@ -92,6 +88,10 @@ class ResponseRun:
         conversation: The default conversation, or None for an out-of-band
             response.
         input_tokens: The usage this response reports for its input.
+        load_wav: Reads the WAV file of a `Say` with ``audio_file``.
+
+    Attributes:
+        state: What has been sent of this response.
     """
 
     def __init__(
@@ -109,19 +109,17 @@ class ResponseRun:
         self.settings = settings
         self.plan = plan
         self.conversation = conversation
-        self.input_tokens = input_tokens
+        self.state = ResponseState(
+            id=response_id,
+            settings=settings,
+            ids=ids,
+            conversation=conversation,
+            input_tokens=input_tokens,
+        )
         self._ids = ids
         self._load_wav = load_wav
-        self.items: list[OutputItemState] = []
-        self.done = False
-        self.status = "in_progress"
         self._failure: tuple[str, str | None] | None = None
         self._incomplete = False
-        #: Playback time of the audio sent, for ``idle_timeout_ms``.
-        self.audio_ms = 0.0
-        self._playing = False
-        #: When the first audio delta was sent (trio time), for ``idle_timeout_ms``.
-        self.first_audio_at: float | None = None
 
     @property
     def in_conversation(self) -> bool:
@@ -129,12 +127,7 @@ class ResponseRun:
         return self.conversation is not None
 
     def _response(self, status: str, details: StatusDetails | None) -> Response:
-        return build_response(
-            self,
-            status=status,
-            status_details=details,
-            usage=status != "in_progress",
-        )
+        return self.state.response(status, details)
 
     # --- the plan --------------------------------------------------------------
 
@@ -146,7 +139,7 @@ class ResponseRun:
                 event_id=ids.event(), response=self._response("in_progress", None)
             )
         )
-        yield Emit(rate_limits_event(ids.event()))
+        yield Emit(_rate_limits_event(ids.event()))
         index = 0
         for step in self.plan:
             if isinstance(step, Say):
@@ -171,7 +164,7 @@ class ResponseRun:
             else:
                 yield step
         yield Emit(ResponseDone(event_id=ids.event(), response=self._final_response()))
-        if self._playing:
+        if self.state.playing:
             yield Emit(
                 OutputAudioBufferStopped(event_id=ids.event(), response_id=self.id)
             )
@@ -197,7 +190,7 @@ class ResponseRun:
         )
         if self.conversation is not None:
             # The output item was observed, so it is in the conversation now.
-            previous = self.items[index].previous_id
+            previous = self.state.items[index].previous_id
             yield Emit(
                 ConversationItemAdded(
                     event_id=ids.event(),
@@ -208,7 +201,7 @@ class ResponseRun:
 
     def _item_done(self, index: int) -> Iterator[RunStep]:
         ids = self._ids
-        state = self.items[index]
+        state = self.state.items[index]
         item = state.record(status="completed")
         yield Emit(
             ResponseOutputItemDone(
@@ -254,7 +247,7 @@ class ResponseRun:
         if not settings.audio:
             yield Emit(
                 ResponseContentPartAdded(
-                    event_id=ids.event(), part=_text_part(""), **common
+                    event_id=ids.event(), part=TextPart(text=""), **common
                 )
             )
             for word in words:
@@ -268,19 +261,19 @@ class ResponseRun:
             )
             yield Emit(
                 ResponseContentPartDone(
-                    event_id=ids.event(), part=_text_part(text), **common
+                    event_id=ids.event(), part=TextPart(text=text), **common
                 )
             )
             yield from self._item_done(index)
             return
         yield Emit(
             ResponseContentPartAdded(
-                event_id=ids.event(), part=_audio_part(""), **common
+                event_id=ids.event(), part=AudioPart(transcript=""), **common
             )
         )
-        if settings.sideband and not self._playing:
+        if settings.sideband and not self.state.playing:
             # The call's output buffer starts playing once audio is on its way.
-            self._playing = True
+            self.state.playing = True
             yield Emit(
                 OutputAudioBufferStarted(event_id=ids.event(), response_id=self.id)
             )
@@ -325,7 +318,7 @@ class ResponseRun:
         )
         yield Emit(
             ResponseContentPartDone(
-                event_id=ids.event(), part=_audio_part(text), **common
+                event_id=ids.event(), part=AudioPart(transcript=text), **common
             )
         )
         yield from self._item_done(index)
@@ -371,125 +364,21 @@ class ResponseRun:
         self, event: ServerEvent | UnknownEvent, now: float | None = None
     ) -> None:
         """Record that ``event`` (from `steps` or `cancel_tail`) was sent at ``now``."""
-        if isinstance(event, ResponseOutputItemAdded):
-            state = OutputItemState.from_added(event.item)
-            self.items.append(state)
-            if self.conversation is not None:
-                state.stored = StoredItem(
-                    record=state.record(), bytes_per_ms=self.settings.bytes_per_ms
-                )
-                state.previous_id = self.conversation.insert(state.stored)
-            return
-        if isinstance(event, ResponseDone):
-            self.done = True
-            self.status = (
-                event.response.status
-                if isinstance(event.response.status, str)
-                else "completed"
-            )
-            return
-        index = getattr(event, "output_index", None)
-        if not isinstance(index, int) or index >= len(self.items):
-            return
-        state = self.items[index]
-        if isinstance(event, ResponseContentPartAdded):
-            state.open_part("audio" if event.part.TYPE == "audio" else "text")
-        elif isinstance(
-            event, ResponseOutputTextDelta | ResponseOutputAudioTranscriptDelta
-        ):
-            state.text += event.delta
-        elif isinstance(event, ResponseOutputAudioDelta):
-            chunk = self.settings.decode(event.delta)
-            if self.first_audio_at is None:
-                self.first_audio_at = now
-            state.audio.extend(chunk)
-            self.audio_ms += len(chunk) / self.settings.bytes_per_ms
-        elif isinstance(event, ResponseFunctionCallArgumentsDelta):
-            state.arguments += event.delta
-        elif isinstance(event, ResponseContentPartDone):
-            state.part_open = False
-        elif isinstance(event, ResponseOutputItemDone):
-            state.closed = True
-            state.status = "completed" if event.item is not None else state.status
-        state.sync()
+        self.state.observe(event, now)
 
     def cancel_tail(self, reason: str) -> list[ServerEvent]:
         """Return the events that end this response as cancelled (given what was sent)."""
-        if self.done:
-            return []
-        ids = self._ids
-        tail: list[ServerEvent] = []
-        for index, state in enumerate(self.items):
-            if state.closed:
-                continue
-            common: dict[str, Any] = {
-                "response_id": self.id,
-                "item_id": state.id,
-                "output_index": index,
-                "content_index": 0,
-            }
-            if state.part_open and state.part_kind == "audio":
-                tail.append(ResponseOutputAudioDone(event_id=ids.event(), **common))
-                tail.append(
-                    ResponseOutputAudioTranscriptDone(
-                        event_id=ids.event(), transcript=state.text, **common
-                    )
-                )
-                tail.append(
-                    ResponseContentPartDone(
-                        event_id=ids.event(), part=_audio_part(state.text), **common
-                    )
-                )
-            elif state.part_open:
-                tail.append(
-                    ResponseOutputTextDone(
-                        event_id=ids.event(), text=state.text, **common
-                    )
-                )
-                tail.append(
-                    ResponseContentPartDone(
-                        event_id=ids.event(), part=_text_part(state.text), **common
-                    )
-                )
-            state.status = "incomplete"
-            item = state.record(status="incomplete")
-            tail.append(
-                ResponseOutputItemDone(
-                    event_id=ids.event(),
-                    response_id=self.id,
-                    output_index=index,
-                    item=item,
-                )
-            )
-            if self.conversation is not None:
-                tail.append(
-                    ConversationItemDone(
-                        event_id=ids.event(),
-                        item=added_item(item),
-                        previous_item_id=state.previous_id,
-                    )
-                )
-        details = StatusDetails(type="cancelled", reason=reason)
-        tail.append(
-            ResponseDone(
-                event_id=ids.event(), response=self._response("cancelled", details)
-            )
-        )
-        if self._playing:
-            # On a call a barge-in cuts off the audio being played; otherwise
-            # what was sent plays out.
-            kind = (
-                OutputAudioBufferCleared
-                if reason == "turn_detected"
-                else OutputAudioBufferStopped
-            )
-            tail.append(kind(event_id=ids.event(), response_id=self.id))
-        return tail
+        return self.state.cancel_tail(reason)
 
 
-def _text_part(text: str) -> TextPart:
-    return TextPart(text=text)
-
-
-def _audio_part(transcript: str) -> AudioPart:
-    return AudioPart(transcript=transcript)
+def _rate_limits_event(event_id: str) -> RateLimitsUpdated:
+    """A deterministic ``rate_limits.updated``."""
+    return RateLimitsUpdated(
+        event_id=event_id,
+        rate_limits=(
+            RateLimit(name="requests", limit=5000, remaining=4999, reset_seconds=0.012),
+            RateLimit(
+                name="tokens", limit=800000, remaining=799000, reset_seconds=0.075
+            ),
+        ),
+    )

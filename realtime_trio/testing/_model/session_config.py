@@ -131,6 +131,21 @@ def default_transcription_session(
     }
 
 
+# --- reading -----------------------------------------------------------------------
+
+
+def input_format(session: Mapping[str, Any]) -> str:
+    """The session's input audio format type (``audio/pcm`` unless set)."""
+    fmt = session.get("audio", {}).get("input", {}).get("format") or {}
+    return str(fmt.get("type", "audio/pcm"))
+
+
+def turn_detection(session: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The session's ``turn_detection`` object, or None when it is off."""
+    td = session.get("audio", {}).get("input", {}).get("turn_detection")
+    return td if isinstance(td, Mapping) else None
+
+
 # --- merging -----------------------------------------------------------------------
 
 

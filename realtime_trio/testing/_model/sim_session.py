@@ -12,24 +12,28 @@ back a list of *outputs*:
   events and pacing; the shell sends them and reports each one back with
   `ResponseRun.observe`, then calls `SimSession.response_finished`);
 * `CancelResponse` - cancel that run's task; the run then sends its own
-  cancellation tail (see `_response_run`);
+  cancellation tail (see `response_run`);
 * `CloseConnection` / `DropConnection` - scripted faults.
 
 Timers (``idle_timeout_ms`` and the 60-minute session limit) are deadlines:
 the shell sleeps until `SimSession.next_deadline` and calls
 `SimSession.on_timer`.
 
+`SimSession` parses each message and hands the event to the part that
+handles it: `items` for ``conversation.item.*``, `Responses` for
+``response.*`` and `AudioTurns` for ``input_audio_buffer.*`` (and voice
+activity). The parts share one `SessionState`; `AudioTurns` also holds
+`Responses`, since a turn interrupts one response and asks for the next.
+
 Client errors never raise: they become ``error`` events shaped like the
 real API's, echoing the client's ``event_id``. A ``null`` sent for an
-optional field counts as absent, unless it clears a setting (see `_nulls`).
+optional field counts as absent, unless it clears a setting (see `nulls`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
-
-import attrs
 
 from ..._core.client_events import (
     ClientEvent,
@@ -46,65 +50,40 @@ from ..._core.client_events import (
     SessionUpdate,
 )
 from ..._core.errors import RemoteProtocolError
-from ..._core.item_models import MessageItem, OutputAudio
 from ..._core.sentinel import UNSET
 from ..._core.serde import get_codec
 from ..._core.server_events import (
-    ConversationItemDeleted,
-    ConversationItemRetrieved,
-    ConversationItemTruncated,
     ErrorEvent,
-    InputAudioBufferCleared,
     InputAudioBufferDtmfEventReceived,
-    OutputAudioBufferCleared,
     SessionCreated,
     SessionUpdated,
 )
 from ..._core.session_models import AnySessionConfig
+from . import items
 from .api_errors import ApiError, from_protocol_error
-from .audio_turns import AudioTurnsMixin
+from .audio_turns import AudioTurns
 from .conversation import Conversation
 from .ids import IdFactory
 from .input_audio import InputAudioBuffer
 from .nulls import drop_absent_nulls
+from .outputs import Output
 from .response_run import ResponseRun
-from .scenario import CloseConnection, Scenario
+from .responses import Responses
+from .scenario import CloseConnection
 from .session_config import (
     DEFAULT_MODEL,
     SESSION_LIFETIME_S,
     apply_update,
     default_session,
     default_transcription_session,
+    input_format,
+    turn_detection,
 )
-from .steps import CancelResponse, Emit, Output
+from .state import SessionState, SimSettings
+from .steps import Emit
 
 
-@attrs.frozen(kw_only=True)
-class SimSettings:
-    """Simulator-wide settings that shape every session.
-
-    Attributes:
-        realtime: Pace output audio in real time.
-        time_to_first_audio: Seconds before the first audio delta.
-        audio_chunk_ms: Milliseconds of audio per delta.
-        seed: The seed of ids and voices.
-        max_message_size: Larger client messages get an ``error`` event.
-        session_duration: Seconds until the session expires (60 minutes).
-        scenario: What the simulated model does.
-        load_wav: Reads a WAV file as PCM16 at 24 kHz (cached by the caller).
-    """
-
-    realtime: bool = False
-    time_to_first_audio: float = 0.0
-    audio_chunk_ms: int = 100
-    seed: int = 0
-    max_message_size: int = 16 * 2**20
-    session_duration: float = float(SESSION_LIFETIME_S)
-    scenario: Scenario = attrs.field(factory=Scenario)
-    load_wav: Callable[[str], bytes] | None = None
-
-
-class SimSession(AudioTurnsMixin):
+class SimSession:
     """The state of one simulated session (see the module docstring).
 
     Args:
@@ -117,6 +96,14 @@ class SimSession(AudioTurnsMixin):
             ``accept`` body or a client secret's session), as wire JSON.
         transcription: Start a transcription session (``?intent=transcription``).
         sideband: The connection is attached to a call (``?call_id=``).
+
+    Attributes:
+        state: What the parts of the session share (its configuration,
+            conversation, input audio buffer...).
+        responses: The session's responses (``active`` is the one in progress).
+        audio_turns: The session's input audio and voice activity.
+        last_client_event: The last client event `handle_message` parsed
+            (None if it was invalid).
     """
 
     def __init__(
@@ -131,71 +118,47 @@ class SimSession(AudioTurnsMixin):
         transcription: bool = False,
         sideband: bool = False,
     ) -> None:
-        self.settings = settings
-        self.scenario = settings.scenario
-        self._ids = ids
-        self.sideband = sideband
         expires_at = int(wall_time) + SESSION_LIFETIME_S
         session_id = ids.new("sess_")
         config = dict(initial_config or {})
         if transcription or config.get("type") == "transcription":
-            self.session = default_transcription_session(
+            session = default_transcription_session(
                 session_id=session_id, expires_at=expires_at
             )
         else:
             model = str(config.pop("model", None) or model or DEFAULT_MODEL)
-            self.session = default_session(
+            session = default_session(
                 session_id=session_id,
                 model=model,
                 expires_at=expires_at,
-                instructions=self.scenario.instructions,
+                instructions=settings.scenario.instructions,
             )
         if config:
-            config.setdefault("type", self.session["type"])
-            self.session = apply_update(self.session, config, audio_produced=False)
-        self.conversation = Conversation(ids.new("conv_"))
-        self.buffer = InputAudioBuffer(self._input_format(), self._turn_detection())
-        self.active: ResponseRun | None = None
-        self.out_of_band: dict[str, ResponseRun] = {}
-        self.last_response_id: str | None = None
-        self.audio_produced = False
-        self.turns = 0
-        self.rule_uses: dict[int, int] = {}
-        self._transcripts = list(self.scenario.transcripts)
-        self._speech_item: str | None = None
-        self._speech_start_ms = 0
-        self._idle_deadline: float | None = None
+            config.setdefault("type", session["type"])
+            session = apply_update(session, config, audio_produced=False)
+        self.state = SessionState(
+            settings=settings,
+            ids=ids,
+            config=session,
+            conversation=Conversation(ids.new("conv_")),
+            buffer=InputAudioBuffer(input_format(session), turn_detection(session)),
+            sideband=sideband,
+            transcripts=list(settings.scenario.transcripts),
+        )
+        self.responses = Responses(self.state)
+        self.audio_turns = AudioTurns(self.state, self.responses)
+        self.last_client_event: ClientEvent | None = None
         self._expires = now + settings.session_duration
         self._expired = False
         self._strict = get_codec(strict=True)
-        self._codec = get_codec()
-        #: The last client event `handle_message` parsed (None if it was invalid).
-        self.last_client_event: ClientEvent | None = None
-
-    # --- helpers ---------------------------------------------------------------
-
-    @property
-    def is_transcription(self) -> bool:
-        """Whether this is a transcription session."""
-        return bool(self.session.get("type") == "transcription")
-
-    def _input_format(self) -> str:
-        fmt = self.session.get("audio", {}).get("input", {}).get("format") or {}
-        return str(fmt.get("type", "audio/pcm"))
-
-    def _turn_detection(self) -> Mapping[str, Any] | None:
-        td = self.session.get("audio", {}).get("input", {}).get("turn_detection")
-        return td if isinstance(td, Mapping) else None
 
     def _session_record(self) -> AnySessionConfig:
-        return self._codec.structure(self.session, cast(Any, AnySessionConfig))  # type: ignore[no-any-return]
+        state = self.state
+        return state.codec.structure(state.config, cast(Any, AnySessionConfig))  # type: ignore[no-any-return]
 
     def _error(self, exc: ApiError, event_id: str | None = None) -> Emit:
-        return Emit(ErrorEvent(event_id=self._ids.event(), error=exc.detail(event_id)))
-
-    def next_transcript(self) -> str | None:
-        """The scenario's transcript of the next audio turn, if it has one left."""
-        return self._transcripts.pop(0) if self._transcripts else None
+        error = exc.detail(event_id)
+        return Emit(ErrorEvent(event_id=self.state.ids.event(), error=error))
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -204,7 +167,7 @@ class SimSession(AudioTurnsMixin):
         return [
             Emit(
                 SessionCreated(
-                    event_id=self._ids.event(), session=self._session_record()
+                    event_id=self.state.ids.event(), session=self._session_record()
                 )
             )
         ]
@@ -213,9 +176,8 @@ class SimSession(AudioTurnsMixin):
         """When `on_timer` must be called next (trio time), or None."""
         if self._expired:
             return None
-        if self._idle_deadline is None:
-            return self._expires
-        return min(self._idle_deadline, self._expires)
+        idle = self.audio_turns.idle_deadline
+        return self._expires if idle is None else min(idle, self._expires)
 
     def on_timer(self, now: float) -> list[Output]:
         """Fire the timers that are due."""
@@ -224,27 +186,12 @@ class SimSession(AudioTurnsMixin):
             message = "Your session hit the maximum duration of 60 minutes."
             error = ApiError(message, code="session_expired")
             return [self._error(error), CloseConnection(code=1001, reason=message)]
-        if self._idle_deadline is not None and now >= self._idle_deadline:
-            self._idle_deadline = None
-            if self.buffer.in_speech or self.active is not None:
-                return []
-            return self.idle_timeout()
-        return []
+        return self.audio_turns.on_timer(now)
 
     def response_finished(self, run: ResponseRun, now: float) -> None:
         """The shell's report that a run has ended (its ``response.done`` was sent)."""
-        if self.active is run:
-            self.active = None
-        self.out_of_band.pop(run.id, None)
-        td = self._turn_detection()
-        if (
-            run.in_conversation
-            and td is not None
-            and td.get("type") == "server_vad"
-            and isinstance(td.get("idle_timeout_ms"), int)
-        ):
-            playback_end = max(now, (run.first_audio_at or now) + run.audio_ms / 1000)
-            self._idle_deadline = playback_end + td["idle_timeout_ms"] / 1000
+        self.responses.finished(run)
+        self.audio_turns.response_finished(run, now)
 
     # --- input -----------------------------------------------------------------
 
@@ -257,10 +204,10 @@ class SimSession(AudioTurnsMixin):
                 code="invalid_event",
             )
             return [self._error(error)]
-        if len(data) > self.settings.max_message_size:
+        if len(data) > self.state.settings.max_message_size:
             error = ApiError(
                 f"The message is too large: {len(data)} characters, the limit is "
-                f"{self.settings.max_message_size}.",
+                f"{self.state.settings.max_message_size}.",
                 code="message_too_large",
             )
             return [self._error(error)]
@@ -285,43 +232,36 @@ class SimSession(AudioTurnsMixin):
         """Handle one parsed client event."""
         event_id = event.event_id if isinstance(event.event_id, str) else None
         try:
-            return self._dispatch(event, now)
+            return self._dispatch(event)
         except ApiError as exc:
             return [self._error(exc, event_id)]
 
-    def _dispatch(self, event: ClientEvent, now: float) -> list[Output]:
+    def _dispatch(self, event: ClientEvent) -> list[Output]:
+        state = self.state
         if isinstance(event, SessionUpdate):
             return self._session_update(event)
         if isinstance(event, InputAudioBufferAppend):
-            return self._append(event)
+            return self.audio_turns.append(event)
         if isinstance(event, InputAudioBufferCommit):
-            return self.commit_buffer()
+            return self.audio_turns.commit_buffer()
         if isinstance(event, InputAudioBufferClear):
-            self.buffer.clear()
-            self._speech_item = None
-            return [Emit(InputAudioBufferCleared(event_id=self._ids.event()))]
+            return self.audio_turns.clear()
         if isinstance(event, OutputAudioBufferClear):
-            return self._output_clear()
+            return self.responses.clear_output_audio()
         if isinstance(event, ConversationItemCreate):
-            return self.create_item(event)
+            return items.create_item(state, event)
         if isinstance(event, ConversationItemRetrieve):
-            return self._retrieve(event.item_id)
+            return items.retrieve_item(state, event.item_id)
         if isinstance(event, ConversationItemTruncate):
-            return self._truncate(event)
+            return items.truncate_item(state, event)
         if isinstance(event, ConversationItemDelete):
-            self.conversation.delete(event.item_id)
-            return [
-                Emit(
-                    ConversationItemDeleted(
-                        event_id=self._ids.event(), item_id=event.item_id
-                    )
-                )
-            ]
+            return items.delete_item(state, event)
         if isinstance(event, ResponseCreate):
-            params = UNSET if event.response is None else event.response
-            return self.create_response(params, now)
+            return self.responses.create(
+                UNSET if event.response is None else event.response
+            )
         if isinstance(event, ResponseCancel):
-            return self._cancel(event)
+            return self.responses.cancel(event)
         raise ApiError(
             f"Unsupported event type '{event.TYPE}'.",
             code="invalid_value",
@@ -329,126 +269,20 @@ class SimSession(AudioTurnsMixin):
         )  # pragma: no cover
 
     def _session_update(self, event: SessionUpdate) -> list[Output]:
-        update = self._codec.dump(event.session)
+        state = self.state
+        update = state.codec.dump(event.session)
         update.pop("parallel_tool_calls", None)
-        self.session = apply_update(
-            self.session, update, audio_produced=self.audio_produced
+        state.config = apply_update(
+            state.config, update, audio_produced=self.responses.audio_produced
         )
-        self.buffer.configure(self._input_format(), self._turn_detection())
+        state.buffer.configure(input_format(state.config), turn_detection(state.config))
         return [
             Emit(
                 SessionUpdated(
-                    event_id=self._ids.event(), session=self._session_record()
+                    event_id=state.ids.event(), session=self._session_record()
                 )
             )
         ]
-
-    def _output_clear(self) -> list[Output]:
-        if not self.sideband:
-            raise ApiError(
-                "output_audio_buffer.clear is only supported for WebRTC and SIP sessions.",
-                code="invalid_value",
-                param="type",
-            )
-        response_id = self.active.id if self.active else self.last_response_id
-        return [
-            Emit(
-                OutputAudioBufferCleared(
-                    event_id=self._ids.event(), response_id=response_id or ""
-                )
-            )
-        ]
-
-    def _retrieve(self, item_id: str) -> list[Output]:
-        stored = self.conversation.find(item_id)
-        if stored is None:
-            raise ApiError(
-                f"Error retrieving item: the item with id '{item_id}' does not exist.",
-                code="item_retrieve_invalid_item_id",
-                param="item_id",
-            )
-        return [
-            Emit(
-                ConversationItemRetrieved(
-                    event_id=self._ids.event(), item=stored.with_audio()
-                )
-            )
-        ]
-
-    def _truncate(self, event: ConversationItemTruncate) -> list[Output]:
-        stored = self.conversation.find(event.item_id)
-        if stored is None:
-            raise ApiError(
-                f"Error truncating item: the item with id '{event.item_id}' does not exist.",
-                code="item_truncate_invalid_item_id",
-                param="item_id",
-            )
-        record = stored.record
-        if not isinstance(record, MessageItem) or record.role != "assistant":
-            raise ApiError(
-                "Only assistant message items can be truncated.",
-                code="invalid_value",
-                param="item_id",
-            )
-        index = event.content_index
-        if not 0 <= index < len(record.content) or not isinstance(
-            record.content[index], OutputAudio
-        ):
-            raise ApiError(
-                f"Invalid 'content_index': the item has no audio content part at index {index}.",
-                code="invalid_value",
-                param="content_index",
-            )
-        if event.audio_end_ms < 0:
-            raise ApiError(
-                "Invalid 'audio_end_ms': integer below minimum value. Expected a value >= 0, "
-                f"but got {event.audio_end_ms} instead.",
-                code="integer_below_min_value",
-                param="audio_end_ms",
-            )
-        if event.audio_end_ms > stored.audio_ms:
-            raise ApiError(
-                f"Audio content of {int(stored.audio_ms)}ms is already shorter than "
-                f"{event.audio_end_ms}ms",
-                code="invalid_value",
-                param="audio_end_ms",
-            )
-        cut = round(event.audio_end_ms * stored.bytes_per_ms)
-        if stored.bytes_per_ms == 48.0:
-            cut -= cut % 2
-        stored.audio = stored.audio[:cut]
-        content = list(record.content)
-        content[index] = OutputAudio(transcript=None)
-        stored.record = attrs.evolve(record, content=tuple(content))
-        return [
-            Emit(
-                ConversationItemTruncated(
-                    event_id=self._ids.event(),
-                    item_id=event.item_id,
-                    content_index=index,
-                    audio_end_ms=event.audio_end_ms,
-                )
-            )
-        ]
-
-    def _cancel(self, event: ResponseCancel) -> list[Output]:
-        run: ResponseRun | None
-        if isinstance(event.response_id, str):
-            run = self.out_of_band.get(event.response_id)
-            if (
-                run is None
-                and self.active is not None
-                and self.active.id == event.response_id
-            ):
-                run = self.active
-        else:
-            run = self.active
-        if run is None or run.done:
-            raise ApiError(
-                "Cancellation failed: no active response found",
-                code="response_cancel_not_active",
-            )
-        return [CancelResponse(run, "client_cancelled")]
 
     def dtmf(self, key: str, received_at: int) -> list[Output]:
         """A key was pressed on the call this session belongs to."""

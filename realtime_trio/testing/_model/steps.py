@@ -1,16 +1,16 @@
-"""What the sans-IO parts of the simulator ask the trio shell to do."""
+"""What a simulated response yields to the trio shell: its steps.
+
+`Emit` also carries the events of the session itself (see `outputs`).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 import attrs
 
 from ..._core.server_events import ServerEvent, UnknownEvent
 from .scenario import CloseConnection, DropConnection
-
-if TYPE_CHECKING:
-    from .response_run import ResponseRun
 
 
 @attrs.frozen
@@ -28,23 +28,3 @@ class Sleep:
 
 
 RunStep: TypeAlias = Emit | Sleep | CloseConnection | DropConnection
-
-
-@attrs.frozen
-class StartResponse:
-    """Run this response in a task of its own."""
-
-    run: ResponseRun
-
-
-@attrs.frozen
-class CancelResponse:
-    """Cancel this running response (``reason``: ``client_cancelled``/``turn_detected``)."""
-
-    run: ResponseRun
-    reason: str
-
-
-Output: TypeAlias = (
-    Emit | StartResponse | CancelResponse | CloseConnection | DropConnection
-)

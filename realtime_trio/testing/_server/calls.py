@@ -1,9 +1,10 @@
-"""Simulated SIP and WebRTC calls, and the session configs they carry."""
+"""Simulated SIP and WebRTC calls: their records, what they send, the configs they carry."""
 
 from __future__ import annotations
 
 import email.parser
 import email.policy
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
@@ -12,6 +13,7 @@ import attrs
 from ..._core.errors import RemoteProtocolError
 from ..._core.serde import get_codec
 from ..._core.session_models import SessionConfig, TranscriptionSessionConfig
+from ..._webhooks.signature import sign_webhook
 from .._model.api_errors import ApiError, from_protocol_error
 from .._model.ids import IdFactory
 from .._model.nulls import drop_absent_nulls_in_session
@@ -153,6 +155,42 @@ def full_session(
         )
     config.pop("parallel_tool_calls", None)
     return apply_update(base, config, audio_produced=False)
+
+
+def default_sip_headers(ids: IdFactory) -> tuple[tuple[str, str], ...]:
+    """Plausible headers of a SIP INVITE from a caller to an OpenAI number."""
+    return (
+        ("From", '"Caller" <sip:+15551230000@sip.example.com>;tag=1928301774'),
+        ("To", "<sip:+15559870000@sip.api.openai.com>"),
+        ("Call-ID", ids.hex("", 24) + "@sip.example.com"),
+        ("CSeq", "1 INVITE"),
+        ("Max-Forwards", "70"),
+        ("Content-Type", "application/sdp"),
+    )
+
+
+def incoming_call_webhook(
+    call: SimCall, secret: str, ids: IdFactory, *, now: int
+) -> tuple[dict[str, str], bytes]:
+    """The ``realtime.call.incoming`` webhook of ``call``: its headers and body.
+
+    Signed with ``secret`` as OpenAI signs webhooks (Standard Webhooks).
+    """
+    payload = {
+        "object": "event",
+        "id": ids.new("evt_"),
+        "type": "realtime.call.incoming",
+        "created_at": now,
+        "data": {
+            "call_id": call.id,
+            "sip_headers": [{"name": n, "value": v} for n, v in call.sip_headers],
+        },
+    }
+    body = json.dumps(payload).encode()
+    headers = sign_webhook(body, secret, webhook_id=ids.new("wh_"), timestamp=now)
+    headers["content-type"] = "application/json"
+    headers["user-agent"] = "OpenAI/1.0 (+https://platform.openai.com/docs/webhooks)"
+    return headers, body
 
 
 def sdp_answer(call_id: str, ids: IdFactory) -> str:

@@ -7,8 +7,8 @@ from typing import Any, Final
 import trio_websocket
 
 from .._model.api_errors import ApiError
+from .._model.outputs import Output
 from .._model.scenario import CloseConnection
-from .._model.steps import Output
 from .calls import CallRegistry
 from .credentials import Credentials, HttpError, bearer_key, call_not_found
 from .http import HttpRequest
@@ -115,7 +115,6 @@ class BetaRejected:
     """Closes the connection at once, as GA servers do with ``OpenAI-Beta`` (observed)."""
 
     def __init__(self) -> None:
-        self.session: dict[str, Any] = {}
         self.last_client_event: Any = None
 
     def start(self) -> list[Output]:

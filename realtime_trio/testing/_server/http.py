@@ -9,7 +9,6 @@ to the end and answered, with keep-alive.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
@@ -18,7 +17,9 @@ import attrs
 import h11
 import trio
 
-logger = logging.getLogger("realtime_trio.testing")
+from ..._core.logs import get_logger
+
+logger = get_logger("testing")
 
 MAX_HEAD_BYTES: Final = 64 * 1024
 MAX_BODY_BYTES: Final = 16 * 2**20

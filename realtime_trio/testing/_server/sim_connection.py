@@ -22,7 +22,6 @@ listener are unaffected.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol, TypeAlias
@@ -32,14 +31,16 @@ import trio
 import trio_websocket
 
 from ..._core.client_events import ClientEvent
+from ..._core.logs import get_logger
 from ..._core.serde import get_codec
 from ..._core.server_events import ServerEvent, UnknownEvent
+from .._model.outputs import CancelResponse, Output, StartResponse
 from .._model.recording import Recorder
 from .._model.response_run import ResponseRun
 from .._model.scenario import CloseConnection, ConnectionFault, DropConnection
-from .._model.steps import CancelResponse, Emit, Output, Sleep, StartResponse
+from .._model.steps import Emit, Sleep
 
-logger = logging.getLogger("realtime_trio.testing")
+logger = get_logger("testing")
 
 #: How many server events may wait to be written to one connection.
 OUTBOX_SIZE: Final = 256
@@ -51,8 +52,6 @@ _Queued: TypeAlias = ServerEvent | UnknownEvent | CloseConnection | DropConnecti
 
 class SessionLike(Protocol):
     """What the shell needs of `SimSession` (and `ReplaySession`)."""
-
-    session: dict[str, Any]
 
     @property
     def last_client_event(self) -> Any: ...

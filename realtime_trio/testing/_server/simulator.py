@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import functools
-import json
-import logging
 import os
 import time
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Final
+from typing import Any, Final, Unpack
 
 import h11
 import trio
 import trio.testing
 import trio_websocket
 
-from ..._webhooks.signature import sign_webhook
+from ..._core.logs import get_logger
+from ..._core.options import takes_options
 from .._model.ids import IdFactory
-from .._model.output import load_wav_24k
 from .._model.recording import Recorder, Replay
 from .._model.replay_session import ReplaySession
-from .._model.scenario import Scenario
-from .._model.sim_session import SimSession, SimSettings
-from .calls import CallRegistry, SimCall
+from .._model.sim_session import SimSession
+from .calls import (
+    CallRegistry,
+    SimCall,
+    default_sip_headers,
+    incoming_call_webhook,
+)
 from .credentials import Credentials, HttpError
 from .handshake import BetaRejected, check_handshake, new_record, record_header
 from .http import (
@@ -33,13 +35,17 @@ from .http import (
     is_websocket_upgrade,
     serve_rest,
 )
+from .options import (
+    SIMULATOR_DEFAULTS,
+    SimulatorOptions,
+    fill_simulator_options,
+    session_settings,
+)
 from .rest import RestApi
 from .sim_connection import ConnectionRecord, ServedConnection, SessionLike
 
-logger = logging.getLogger("realtime_trio.testing")
+logger = get_logger("testing")
 
-#: The default largest client message, in characters (16 MiB).
-DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 2**20
 #: How long `open_simulator` waits for connections to close when it exits.
 SHUTDOWN_TIMEOUT: Final = 2.0
 #: How long a client may take to send its handshake.
@@ -81,40 +87,20 @@ class RealtimeSimulator:
         calls: The REST call registry (`SimCall` by call id).
     """
 
-    def __init__(
-        self,
-        *,
-        api_keys: Collection[str] | None = None,
-        scenario: Scenario | Replay | None = None,
-        realtime: bool = False,
-        time_to_first_audio: float = 0.0,
-        seed: int = 0,
-        require_safety_identifier: bool = False,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        audio_chunk_ms: int = 100,
-        session_duration: float = 3600.0,
-        record_dir: str | os.PathLike[str] | None = None,
-        elide_audio: bool = False,
-    ) -> None:
-        self.scenario = scenario
-        self.require_safety_identifier = require_safety_identifier
-        self.max_message_size = max_message_size
+    @takes_options(SimulatorOptions, SIMULATOR_DEFAULTS)
+    def __init__(self, **options: Unpack[SimulatorOptions]) -> None:
+        options = fill_simulator_options("RealtimeSimulator.__init__", options)
+        record_dir = options["record_dir"]
+        self.scenario = options["scenario"]
+        self.require_safety_identifier = options["require_safety_identifier"]
+        self.max_message_size = options["max_message_size"]
         self.record_dir = None if record_dir is None else os.fspath(record_dir)
-        self.elide_audio = elide_audio
-        self.settings = SimSettings(
-            realtime=realtime,
-            time_to_first_audio=time_to_first_audio,
-            audio_chunk_ms=audio_chunk_ms,
-            seed=seed,
-            max_message_size=max_message_size,
-            session_duration=session_duration,
-            scenario=scenario if isinstance(scenario, Scenario) else Scenario(),
-            load_wav=functools.lru_cache(maxsize=32)(load_wav_24k),
-        )
+        self.elide_audio = options["elide_audio"]
+        self.settings = session_settings(**options)
         self.connections: list[ConnectionRecord] = []
         self.calls = CallRegistry()
-        self._ids = IdFactory(seed, "simulator")
-        self._credentials = Credentials(api_keys)
+        self._ids = IdFactory(options["seed"], "simulator")
+        self._credentials = Credentials(options["api_keys"])
         self._rest = RestApi(self._credentials, self.calls, self._ids, self._end_call)
         self._live: dict[int, ServedConnection] = {}
         self._host: str | None = None
@@ -386,37 +372,14 @@ class RealtimeSimulator:
         elif sip_headers is not None:
             headers = tuple(sip_headers)
         else:
-            headers = (
-                ("From", '"Caller" <sip:+15551230000@sip.example.com>;tag=1928301774'),
-                ("To", "<sip:+15559870000@sip.api.openai.com>"),
-                ("Call-ID", self._ids.hex("", 24) + "@sip.example.com"),
-                ("CSeq", "1 INVITE"),
-                ("Max-Forwards", "70"),
-                ("Content-Type", "application/sdp"),
-            )
+            headers = default_sip_headers(self._ids)
         call = self.calls.add(
             SimCall(id=self._ids.hex("rtc_"), kind="sip", sip_headers=headers)
         )
         if webhook_url is not None:
             assert secret is not None
-            now = int(time.time())
-            payload = {
-                "object": "event",
-                "id": self._ids.new("evt_"),
-                "type": "realtime.call.incoming",
-                "created_at": now,
-                "data": {
-                    "call_id": call.id,
-                    "sip_headers": [{"name": n, "value": v} for n, v in headers],
-                },
-            }
-            body = json.dumps(payload).encode()
-            signed = sign_webhook(
-                body, secret, webhook_id=self._ids.new("wh_"), timestamp=now
-            )
-            signed["content-type"] = "application/json"
-            signed["user-agent"] = (
-                "OpenAI/1.0 (+https://platform.openai.com/docs/webhooks)"
+            signed, body = incoming_call_webhook(
+                call, secret, self._ids, now=int(time.time())
             )
             response = await http_request(
                 "POST", webhook_url, headers=signed, body=body
@@ -468,21 +431,12 @@ def _is_network_error(exc: BaseException) -> bool:
 
 
 @asynccontextmanager
+@takes_options(SimulatorOptions, SIMULATOR_DEFAULTS)
 async def open_simulator(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
-    api_keys: Collection[str] | None = None,
-    scenario: Scenario | Replay | None = None,
-    realtime: bool = False,
-    time_to_first_audio: float = 0.0,
-    seed: int = 0,
-    require_safety_identifier: bool = False,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-    audio_chunk_ms: int = 100,
-    session_duration: float = 3600.0,
-    record_dir: str | os.PathLike[str] | None = None,
-    elide_audio: bool = False,
+    **options: Unpack[SimulatorOptions],
 ) -> AsyncIterator[RealtimeSimulator]:
     """Run a `RealtimeSimulator` on a local TCP port for the duration of the block.
 
@@ -491,19 +445,7 @@ async def open_simulator(
     closed with 1001). See `RealtimeSimulator` for the arguments; ``host``
     and ``port`` say where to listen (port 0 picks a free one).
     """
-    sim = RealtimeSimulator(
-        api_keys=api_keys,
-        scenario=scenario,
-        realtime=realtime,
-        time_to_first_audio=time_to_first_audio,
-        seed=seed,
-        require_safety_identifier=require_safety_identifier,
-        max_message_size=max_message_size,
-        audio_chunk_ms=audio_chunk_ms,
-        session_duration=session_duration,
-        record_dir=record_dir,
-        elide_audio=elide_audio,
-    )
+    sim = RealtimeSimulator(**fill_simulator_options("open_simulator", options))
     async with trio.open_nursery() as nursery:
         await nursery.start(functools.partial(sim.serve, host, port))
         try:
