@@ -26,6 +26,7 @@ See the SIP and WebRTC guides in the documentation.
 
 from __future__ import annotations
 
+from ._core.util import fixup_module_metadata as _fixup_module_metadata
 from ._sip.call import Accept as Accept
 from ._sip.call import CallHandler as CallHandler
 from ._sip.call import CallOutcome as CallOutcome
@@ -34,9 +35,9 @@ from ._sip.call import Decision as Decision
 from ._sip.call import IncomingCall as IncomingCall
 from ._sip.call import Reject as Reject
 from ._sip.call import interrupt_sideband as interrupt_sideband
-from ._sip.rest import APIConnectionError as APIConnectionError
-from ._sip.rest import APIError as APIError
-from ._sip.rest import CallNotFoundError as CallNotFoundError
+from ._sip.errors import APIConnectionError as APIConnectionError
+from ._sip.errors import APIError as APIError
+from ._sip.errors import CallNotFoundError as CallNotFoundError
 from ._sip.rest import CallsClient as CallsClient
 from ._sip.rest import ClientSecret as ClientSecret
 from ._sip.rest import CreatedCall as CreatedCall
@@ -71,15 +72,5 @@ __all__ = [
 ]
 
 
-def _fixup_module_metadata() -> None:
-    # Show these as realtime_trio.calls.X, not realtime_trio._sip.rest.X, in
-    # reprs, tracebacks and the docs (as realtime_trio/__init__.py does).
-    for name in __all__:
-        obj = globals()[name]
-        module = getattr(obj, "__module__", "")
-        if module.startswith("realtime_trio._") and hasattr(obj, "__qualname__"):
-            obj.__module__ = __name__
-
-
-_fixup_module_metadata()
+_fixup_module_metadata(__name__, globals(), __all__)
 del _fixup_module_metadata

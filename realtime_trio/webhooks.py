@@ -35,7 +35,6 @@ from ._webhooks.events import BatchCancelled as BatchCancelled
 from ._webhooks.events import BatchCompleted as BatchCompleted
 from ._webhooks.events import BatchExpired as BatchExpired
 from ._webhooks.events import BatchFailed as BatchFailed
-from ._webhooks.events import DuplicateWebhookError as DuplicateWebhookError
 from ._webhooks.events import EvalRunCanceled as EvalRunCanceled
 from ._webhooks.events import EvalRunFailed as EvalRunFailed
 from ._webhooks.events import EvalRunSucceeded as EvalRunSucceeded
@@ -44,7 +43,6 @@ from ._webhooks.events import FineTuningJobFailed as FineTuningJobFailed
 from ._webhooks.events import FineTuningJobSucceeded as FineTuningJobSucceeded
 from ._webhooks.events import LiveCallIncoming as LiveCallIncoming
 from ._webhooks.events import LiveCallIncomingData as LiveCallIncomingData
-from ._webhooks.events import MalformedPayloadError as MalformedPayloadError
 from ._webhooks.events import RealtimeCallIncoming as RealtimeCallIncoming
 from ._webhooks.events import RealtimeCallIncomingData as RealtimeCallIncomingData
 from ._webhooks.events import ResponseCancelled as ResponseCancelled
@@ -55,9 +53,11 @@ from ._webhooks.events import SipHeader as SipHeader
 from ._webhooks.events import UnknownWebhookEvent as UnknownWebhookEvent
 from ._webhooks.events import WebhookEvent as WebhookEvent
 from ._webhooks.events import WebhookEventData as WebhookEventData
-from ._webhooks.events import dump_webhook_event as dump_webhook_event
-from ._webhooks.events import parse_webhook_event as parse_webhook_event
-from ._webhooks.events import verify_webhook as verify_webhook
+from ._webhooks.parse import DuplicateWebhookError as DuplicateWebhookError
+from ._webhooks.parse import MalformedPayloadError as MalformedPayloadError
+from ._webhooks.parse import dump_webhook_event as dump_webhook_event
+from ._webhooks.parse import parse_webhook_event as parse_webhook_event
+from ._webhooks.parse import verify_webhook as verify_webhook
 from ._webhooks.signature import InvalidSecretError as InvalidSecretError
 from ._webhooks.signature import MalformedHeaderError as MalformedHeaderError
 from ._webhooks.signature import MissingHeaderError as MissingHeaderError

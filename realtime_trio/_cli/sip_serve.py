@@ -26,17 +26,24 @@ from typing import IO, Any
 
 import trio
 
+from .._client.unwrap import open_hidden_nursery
 from .._core.session_models import SessionConfig
 from .._sip.call import CallHandler, Decider
-from .._sip.rest import DEFAULT_BASE_URL
+from .._sip.options import SIP_SERVER_DEFAULTS, SipServerOptions
 from .._sip.server import SipCallServer
 from .sip_demo import DEMO_INSTRUCTIONS, demo_session, make_demo_handler
 
 
 def add_sip_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``sip-serve`` options to ``parser``."""
+    """Add the ``sip-serve`` options to ``parser``.
+
+    Their defaults are the server's own (`SIP_SERVER_DEFAULTS`), except
+    ``--port``: a command line wants a fixed port, the library a free one.
+    """
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+        "--host",
+        default=SIP_SERVER_DEFAULTS["host"],
+        help=f"address to listen on (default: {SIP_SERVER_DEFAULTS['host']})",
     )
     parser.add_argument(
         "--port",
@@ -45,7 +52,9 @@ def add_sip_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="TCP port (default: 8000; 0 picks a free one)",
     )
     parser.add_argument(
-        "--path", default="/webhook", help="webhook path (default: /webhook)"
+        "--path",
+        default=SIP_SERVER_DEFAULTS["path"],
+        help=f"webhook path (default: {SIP_SERVER_DEFAULTS['path']})",
     )
     parser.add_argument(
         "--webhook-secret",
@@ -59,8 +68,8 @@ def add_sip_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--api-base",
-        default=DEFAULT_BASE_URL,
-        help=f"REST base URL (default: {DEFAULT_BASE_URL})",
+        default=SIP_SERVER_DEFAULTS["api_base_url"],
+        help=f"REST base URL (default: {SIP_SERVER_DEFAULTS['api_base_url']})",
     )
     parser.add_argument(
         "--realtime-url", default=None, help="WebSocket endpoint (default: the API's)"
@@ -89,8 +98,9 @@ def add_sip_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-calls",
         type=int,
-        default=100,
-        help="concurrent calls; more get 486 Busy (default: 100)",
+        default=SIP_SERVER_DEFAULTS["max_concurrent_calls"],
+        help="concurrent calls; more get 486 Busy "
+        f"(default: {SIP_SERVER_DEFAULTS['max_concurrent_calls']})",
     )
     parser.add_argument(
         "--max-call-seconds",
@@ -154,19 +164,20 @@ def server_from_args(args: argparse.Namespace) -> SipCallServer:
     decide: Decider | None = None
     if args.decide is not None:
         decide = _callable(args.decide, "--decide")
-    return SipCallServer(
-        handler,
-        webhook_secret=args.webhook_secret or os.environ.get("OPENAI_WEBHOOK_SECRET"),
-        api_key=args.api_key or os.environ.get("OPENAI_API_KEY"),
-        api_base_url=args.api_base,
-        realtime_url=args.realtime_url,
-        host=args.host,
-        port=args.port,
-        path=args.path,
-        decide=decide,
-        session=session,
-        max_concurrent_calls=args.max_calls,
-    )
+    options: SipServerOptions = {
+        "webhook_secret": args.webhook_secret
+        or os.environ.get("OPENAI_WEBHOOK_SECRET"),
+        "api_key": args.api_key or os.environ.get("OPENAI_API_KEY"),
+        "api_base_url": args.api_base,
+        "realtime_url": args.realtime_url,
+        "host": args.host,
+        "port": args.port,
+        "path": args.path,
+        "decide": decide,
+        "session": session,
+        "max_concurrent_calls": args.max_calls,
+    }
+    return SipCallServer(handler, **options)
 
 
 async def run_sip_serve(
@@ -192,9 +203,10 @@ async def run_sip_serve(
         raise SystemExit(f"realtime-trio sip-serve: {exc}") from None
     out = stdout if stdout is not None else sys.stdout
     # The signal receiver goes in first: once the URL is printed, Ctrl-C
-    # (or SIGTERM) always means "shut down cleanly".
+    # (or SIGTERM) always means "shut down cleanly". The nursery is hidden:
+    # one exception comes out (OSError for a port in use, told in one line).
     with _shutdown_signals() as signals:
-        async with trio.open_nursery() as nursery:
+        async with open_hidden_nursery() as nursery:
             await nursery.start(server.serve)
             print(server.url, file=out, flush=True)
             task_status.started(server.url)

@@ -2,6 +2,12 @@
 
 In lenient mode (the default) a field the schema marks required but the
 payload omits holds `UNSET`; ``strict=True`` parsing raises instead.
+
+This module is table-like: one small frozen record per server event type,
+in the order of the protocol reference, and `SERVER_EVENT_CLASSES` listing
+them. It is long because the protocol has that many events, not because it
+holds two things (the nested objects are in ``item_models``,
+``response_models`` and ``session_models``; parsing is in ``serde``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ the server shutting down.
 from __future__ import annotations
 
 import enum
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, final
 
@@ -27,16 +26,17 @@ from .._core.client_events import (
     OutputAudioBufferClear,
     ResponseCancel,
 )
+from .._core.logs import get_logger
 from .._core.sentinel import UNSET, UnsetType
 from .._core.session_models import SessionConfig
 from .._webhooks.events import RealtimeCallIncoming, SipHeader
-from .rest import APIError
+from .errors import APIError
 
 if TYPE_CHECKING:
     from .._client.connection import RealtimeConnection
     from .rest import CallsClient
 
-logger = logging.getLogger("realtime_trio.sip")
+logger = get_logger("sip")
 
 #: Close codes that mean the connection was lost rather than closed by the server.
 NETWORK_CLOSE_CODES: Final = frozenset({None, 1006})

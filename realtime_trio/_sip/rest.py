@@ -6,14 +6,8 @@ trio code that a cancel scope interrupts anywhere. httpx's own timeouts are
 switched off: as everywhere in realtime_trio, timeouts come from the
 caller's cancel scopes (``with trio.fail_after(10): await calls.accept(...)``).
 
-Errors::
-
-    RealtimeError
-    ├── APIError                 the API answered with an HTTP error (status, code, message)
-    │   └── CallNotFoundError    HTTP 404 ``call_id_not_found``: no such call (or no longer)
-    ├── APIConnectionError       no answer at all (connection refused, reset, TLS...)
-    └── ProtocolError
-        └── RemoteProtocolError  a 2xx answer we cannot use (not JSON, no ``Location``...)
+The errors (`APIError`, `CallNotFoundError`, `APIConnectionError`, and
+`RemoteProtocolError` for a 2xx answer we cannot use) are in `.errors`.
 """
 
 from __future__ import annotations
@@ -29,91 +23,16 @@ import httpx
 import trio
 
 from .._core import record as _record
-from .._core.errors import RealtimeError, RemoteProtocolError
+from .._core.errors import RemoteProtocolError
 from .._core.record import Record
 from .._core.sentinel import UNSET, UnsetType
 from .._core.serde import get_codec
 from .._core.session_models import AnySessionConfig, SessionConfig
 from .._version import __version__
+from .errors import APIConnectionError, api_error
 
 #: The REST base of the API.
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
-
-_CALL_ACTIONS: Final = ("accept", "reject", "refer", "hangup")
-
-
-class APIError(RealtimeError):
-    """The API answered a REST request with an HTTP error.
-
-    Attributes:
-        status_code: The HTTP status.
-        code: The OpenAI error ``code`` (for example ``call_id_not_found``), if any.
-        error_type: The OpenAI error ``type`` (for example ``invalid_request_error``), if any.
-        message: The OpenAI error ``message``, or the start of the body's text.
-        param: The OpenAI error ``param``, if any.
-        body: The raw response body.
-        request_id: The ``x-request-id`` header (quote it to OpenAI support).
-        method: The request's method.
-        path: The request's path under the base URL (never the key).
-    """
-
-    def __init__(
-        self,
-        status_code: int,
-        body: bytes = b"",
-        *,
-        method: str = "POST",
-        path: str = "",
-        request_id: str | None = None,
-    ) -> None:
-        self.status_code = status_code
-        self.body = body
-        self.method = method
-        self.path = path
-        self.request_id = request_id
-        error: Mapping[str, Any] = {}
-        try:
-            data = json.loads(body)
-            if isinstance(data, dict) and isinstance(data.get("error"), dict):
-                error = data["error"]
-        except (ValueError, UnicodeDecodeError):
-            pass
-        code, kind = error.get("code"), error.get("type")
-        message, param = error.get("message"), error.get("param")
-        self.code: str | None = code if isinstance(code, str) else None
-        self.error_type: str | None = kind if isinstance(kind, str) else None
-        self.param: str | None = param if isinstance(param, str) and param else None
-        self.message: str = (
-            message
-            if isinstance(message, str)
-            else body[:200].decode("utf-8", "replace")
-        )
-        super().__init__(
-            f"{method} {path} failed with HTTP {status_code}"
-            + (f" ({self.code})" if self.code else "")
-            + (f": {self.message}" if self.message else "")
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(status_code={self.status_code}, code={self.code!r}, "
-            f"message={self.message!r})"
-        )
-
-
-class CallNotFoundError(APIError):
-    """HTTP 404 for a call: no such call, or it has already ended.
-
-    Right after a call arrives the API may also say this for a moment (see
-    the ``attach_attempts`` retry of `realtime_trio.open_realtime`).
-    """
-
-
-class APIConnectionError(RealtimeError):
-    """The REST request got no answer (connection refused or reset, DNS, TLS...).
-
-    The httpx exception is the ``__cause__``.
-    """
 
 
 @attrs.frozen(kw_only=True)
@@ -455,22 +374,13 @@ class CallsClient:
                 f"POST {path}: {type(exc).__name__}: {exc}"
             ) from exc
         if response.status_code >= 400:
-            error = APIError(
+            raise api_error(
                 response.status_code,
                 response.content,
                 method="POST",
                 path=path,
                 request_id=response.headers.get("x-request-id"),
             )
-            if _is_call_not_found(error):
-                error = CallNotFoundError(
-                    response.status_code,
-                    response.content,
-                    method="POST",
-                    path=path,
-                    request_id=error.request_id,
-                )
-            raise error
         return response
 
 
@@ -504,23 +414,6 @@ def _call_path(call_id: str, action: str) -> str:
     return f"/realtime/calls/{quote(call_id, safe='')}/{action}"
 
 
-def _is_call_not_found(error: APIError) -> bool:
-    if error.status_code != 404:
-        return False
-    if error.code == "call_id_not_found":
-        return True
-    # A 404 without that code on a call's URL: the call, unless the URL
-    # itself is wrong (a bad base URL answers "Invalid URL").
-    parts = error.path.split("/")
-    return (
-        error.code is None
-        and len(parts) == 5
-        and parts[1:3] == ["realtime", "calls"]
-        and parts[4] in _CALL_ACTIONS
-        and not error.message.startswith("Invalid URL")
-    )
-
-
 def _json(response: httpx.Response, path: str) -> Any:
     try:
         return response.json()
@@ -542,9 +435,6 @@ def _resolve_annotations() -> None:
 _resolve_annotations()
 
 __all__ = [
-    "APIConnectionError",
-    "APIError",
-    "CallNotFoundError",
     "CallsClient",
     "ClientSecret",
     "CreatedCall",

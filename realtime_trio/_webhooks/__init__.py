@@ -1,1 +1,1 @@
-"""Sans-IO webhooks: Standard Webhooks signatures, the webhook event records and de-duplication stores."""
+"""Sans-IO webhooks: Standard Webhooks signatures, the webhook event records, their parsing, and de-duplication stores."""

@@ -22,6 +22,7 @@ from realtime_trio._cli.sip_serve import (
     run_sip_serve,
     server_from_args,
 )
+from realtime_trio._sip.options import SIP_SERVER_DEFAULTS
 from realtime_trio.calls import CallOutcome
 from realtime_trio.testing import CallTool, Rule, Say, Scenario, open_simulator
 from tests.helpers.sip import API_KEY, SECRET, eventually, place_call, sim_and_server
@@ -284,3 +285,24 @@ async def test_configuration_errors_exit_with_one_line(
         await run_sip_serve(
             _args("--api-key", API_KEY, "--webhook-secret", SECRET, "--handler", "x")
         )
+
+
+async def test_a_port_in_use_is_one_oserror() -> None:
+    # One exception, not a group: `realtime-trio` then says it in one line.
+    with trio.socket.socket() as taken:
+        await taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = _args(
+            "--port", str(port), "--webhook-secret", SECRET, "--api-key", API_KEY
+        )  # fmt: skip
+        with pytest.raises(OSError, match="in use"):
+            await run_sip_serve(args, stdout=io.StringIO())
+
+
+def test_the_defaults_are_the_servers() -> None:
+    args = _args()
+    assert args.host == SIP_SERVER_DEFAULTS["host"]
+    assert args.path == SIP_SERVER_DEFAULTS["path"]
+    assert args.api_base == SIP_SERVER_DEFAULTS["api_base_url"]
+    assert args.max_calls == SIP_SERVER_DEFAULTS["max_concurrent_calls"]

@@ -11,13 +11,13 @@ from hypothesis import strategies as st
 
 from realtime_trio import UNSET
 from realtime_trio._core.record import Record, UnknownObject
-from realtime_trio._core.serde import (
-    EVENT_CLASSES,
-    _is_mapping,
-    _is_record,
-    _is_union,
-    _is_unset,
-    _is_var_tuple,
+from realtime_trio._core.serde import EVENT_CLASSES
+from realtime_trio._core.serde_hooks import (
+    is_mapping,
+    is_record,
+    is_union,
+    is_unset,
+    is_var_tuple,
 )
 
 json_scalars = (
@@ -66,16 +66,16 @@ def for_type(tp: Any) -> st.SearchStrategy[Any]:
         return json_values
     if tp is UnknownObject:
         return _unknown_objects()
-    if _is_record(tp):
+    if is_record(tp):
         return records(tp)
-    if _is_var_tuple(tp):
+    if is_var_tuple(tp):
         return st.lists(for_type(typing.get_args(tp)[0]), max_size=3).map(tuple)
-    if _is_mapping(tp):
+    if is_mapping(tp):
         args = typing.get_args(tp)
         value = json_values if not args or args[1] is Any else for_type(args[1])
         return st.dictionaries(st.text(max_size=6), value, max_size=3)
-    if _is_union(tp):
-        members = [m for m in typing.get_args(tp) if not _is_unset(m)]
+    if is_union(tp):
+        members = [m for m in typing.get_args(tp) if not is_unset(m)]
         return st.one_of([for_type(m) for m in members])
     raise TypeError(f"no strategy for {tp!r}")
 

@@ -835,9 +835,9 @@ async def test_open_sip_server_lets_the_body_error_out_alone() -> None:
 
 
 async def test_slow_body_is_408(monkeypatch: pytest.MonkeyPatch) -> None:
-    from realtime_trio._sip import server as _sip_server
+    from realtime_trio._sip import http as _sip_http
 
-    monkeypatch.setattr(_sip_server, "BODY_TIMEOUT", 0.2)
+    monkeypatch.setattr(_sip_http, "BODY_TIMEOUT", 0.2)
     async with sim_and_server(_hang_up) as (_sim, server):
         host, port = server.url.split("//")[1].split("/")[0].split(":")
         stream = await trio.open_tcp_stream(host, int(port))
