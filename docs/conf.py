@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import realtime_trio
 
 project = "realtime_trio"
@@ -13,7 +15,14 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinxcontrib_trio",
+    "sphinxcontrib.towncrier.ext",
 ]
+# changes.rst: the ``towncrier-draft-entries`` directive runs
+# ``towncrier build --draft`` in the project root and renders the unreleased
+# fragments of newsfragments/ (nothing once a release has consumed them).
+towncrier_draft_working_directory = str(Path(__file__).resolve().parent.parent)
+towncrier_draft_autoversion_mode = "draft"
+towncrier_draft_include_empty = False
 # No intersphinx: CI has no network to fetch other projects' inventories, so
 # references to trio/attrs/cattrs objects are written as plain literals, and
 # ``nitpicky`` stays off (house style asks for it; it would need those inventories).
