@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Awaitable, Callable, Sequence
 
 import trio
 
 from .._version import __version__
+from .errors import ArgumentParser, exit_status
 
 Runner = Callable[[argparse.Namespace], Awaitable[None]]
 
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .demo import add_demo_arguments, run_demo
     from .simulate import add_simulate_arguments, run_simulate
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="realtime-trio",
         description="A Trio client for the OpenAI Realtime API, with a local simulator.",
     )
@@ -66,16 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Runner = args.run
     try:
         trio.run(run, args)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # the command's failure, told plainly
-        from .._core.errors import RealtimeError
-
-        if isinstance(exc, RealtimeError | trio.TooSlowError | OSError):
-            print(
-                f"realtime-trio {args.command}: {type(exc).__name__}: {exc}",
-                file=sys.stderr,
-            )
-            return 1
-        raise
+    except BaseException as exc:  # told in one line; a bug keeps its traceback
+        status = exit_status(args.command, exc)
+        if status is None:
+            raise
+        return status
     return 0
