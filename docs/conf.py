@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from docutils import nodes
+from sphinx.application import Sphinx
+
 import realtime_trio
 
 project = "realtime_trio"
@@ -37,3 +40,20 @@ napoleon_use_rtype = False
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 suppress_warnings = ["ref.python"]
+
+
+def _drop_trailing_blank_lines(app: Sphinx, doctree: nodes.document) -> None:
+    """A ``literalinclude`` cut with ``:end-before:`` keeps the blank lines that
+    separate the fragment from the next statement of the file: drop them."""
+    for block in doctree.findall(nodes.literal_block):
+        if len(block.children) != 1 or not isinstance(block[0], nodes.Text):
+            continue
+        text = block.astext()
+        trimmed = text.rstrip("\n")
+        if trimmed != text and block.rawsource == text:
+            block.rawsource = trimmed
+            block.replace(block[0], nodes.Text(trimmed))
+
+
+def setup(app: Sphinx) -> None:
+    app.connect("doctree-read", _drop_trailing_blank_lines)

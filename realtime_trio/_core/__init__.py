@@ -1,1 +1,1 @@
-"""The sans-IO protocol core: records, events, the converter, the protocol state and the WebSocket frame reader. Imports no I/O library."""
+"""The sans-IO protocol core: records, events, the converter, the protocol state, request matching, close classification, flow control, the WebSocket frame reader, options and logger names. Imports no I/O library."""

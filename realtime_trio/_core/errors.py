@@ -1,7 +1,7 @@
 """Errors of the sans-IO core (no trio import here).
 
 The connection errors that inherit from trio's resource errors live in
-``_exceptions.py``; together they form this tree::
+``_client/exceptions.py``; together they form this tree::
 
     RealtimeError
     ├── ProtocolError                 an event could not be parsed or dumped

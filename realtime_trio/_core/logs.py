@@ -12,14 +12,15 @@ logger                     what logs to it
 ``realtime_trio``          the client: opening, the connection engine, audio
                            input (`open_realtime`, `connect_realtime`)
 ``realtime_trio.sip``      call control and the SIP call server (`realtime_trio.calls`)
-``realtime_trio.sip.http`` the SIP call server's HTTP front (access log, webhooks)
+``realtime_trio.sip.http`` hypercorn, the SIP call server's HTTP server (its error log)
 ``realtime_trio.testing``  the simulator (`realtime_trio.testing`)
 =========================  =====================================================
 
 Because the client logs to the root of the package, configuring
 ``realtime_trio`` reaches every area (the others are its children). A new
 area adds a line to the table and to `Area`; a module gets its logger with
-`get_logger` rather than ``logging.getLogger(__name__)``.
+`get_logger` rather than ``logging.getLogger(__name__)``. The user docs show
+this table in docs/howto/errors.rst ("Logging"): keep the two in step.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ wsproto still runs the opening handshake and frames what we send.
 checks: reserved bits, masking, opcodes, control frame rules, fragmentation
 order, minimal length encodings, close codes, UTF-8 of text and close
 reasons, and the message size limit (checked against the announced length,
-before the payload is buffered). tests/test_ws_frames.py holds it to
+before the payload is buffered). tests/core/test_ws_frames.py holds it to
 wsproto's verdicts on generated frame streams.
 """
 
