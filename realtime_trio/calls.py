@@ -37,6 +37,7 @@ from ._sip.call import Reject as Reject
 from ._sip.call import interrupt_sideband as interrupt_sideband
 from ._sip.errors import APIConnectionError as APIConnectionError
 from ._sip.errors import APIError as APIError
+from ._sip.errors import APIRedirectError as APIRedirectError
 from ._sip.errors import CallNotFoundError as CallNotFoundError
 from ._sip.rest import CallsClient as CallsClient
 from ._sip.rest import ClientSecret as ClientSecret
@@ -51,6 +52,7 @@ from ._sip.server import serve_sip as serve_sip
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIRedirectError",
     "Accept",
     "CallHandler",
     "CallNotFoundError",

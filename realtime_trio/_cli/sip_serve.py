@@ -8,6 +8,10 @@
 The first line printed is the webhook URL (register its public equivalent,
 behind your TLS proxy, for ``realtime.call.incoming``). SIGINT or SIGTERM
 shuts down cleanly: calls still up are hung up.
+
+A configuration error (no secret or key, a malformed one, a bad
+``--handler``) is a `UsageError` naming the flag, or the environment
+variable the value came from: one line, exit status 2, and never the value.
 """
 
 from __future__ import annotations
@@ -27,10 +31,13 @@ from typing import IO, Any
 import trio
 
 from .._client.unwrap import open_hidden_nursery
+from .._core.headers import InvalidHeaderError
 from .._core.session_models import SessionConfig
 from .._sip.call import CallHandler, Decider
 from .._sip.options import SIP_SERVER_DEFAULTS, SipServerOptions
 from .._sip.server import SipCallServer
+from .._webhooks.signature import InvalidSecretError
+from .errors import UsageError
 from .sip_demo import DEMO_INSTRUCTIONS, demo_session, make_demo_handler
 
 
@@ -139,19 +146,53 @@ def load_object(spec: str) -> Any:
     return obj
 
 
-def _callable(spec: str, what: str) -> Callable[..., Any]:
-    obj = load_object(spec)
+def _callable(spec: str, flag: str) -> Callable[..., Any]:
+    try:
+        obj = load_object(spec)
+    except (ValueError, ImportError) as exc:
+        raise UsageError(flag, str(exc)) from None
     if not callable(obj):
-        raise ValueError(f"{what} {spec!r} is not callable")
+        raise UsageError(flag, f"{spec!r} is not callable")
     return obj  # type: ignore[no-any-return]
+
+
+def _flag_or_env(
+    value: str | None, flag: str, variable: str, what: str
+) -> tuple[str, str]:
+    """The value of ``flag``, else of ``$variable``, and where it came from.
+
+    Raises:
+        UsageError: neither gives a value, or the flag's is empty.
+    """
+    if value is not None:
+        if not value:
+            raise UsageError(flag, f"the {what} is empty")
+        return value, flag
+    value = os.environ.get(variable)
+    if not value:
+        raise UsageError(flag, f"no {what}: pass {flag} or set {variable}")
+    return value, variable
 
 
 def server_from_args(args: argparse.Namespace) -> SipCallServer:
     """Build the `SipCallServer` the arguments describe.
 
     Raises:
-        ValueError: a missing secret or key, or a bad ``--handler``.
+        UsageError: a missing or malformed secret or key (naming the flag, or
+            the environment variable it came from), a bad ``--handler`` or
+            ``--decide``, a bad option.
     """
+    secret, secret_from = _flag_or_env(
+        args.webhook_secret,
+        "--webhook-secret",
+        "OPENAI_WEBHOOK_SECRET",
+        "webhook secret",
+    )
+    key, key_from = _flag_or_env(args.api_key, "--api-key", "OPENAI_API_KEY", "API key")
+    if not args.path.startswith("/"):
+        raise UsageError("--path", f"must start with '/', not {args.path!r}")
+    if args.max_calls < 1:
+        raise UsageError("--max-calls", f"must be at least 1, not {args.max_calls}")
     handler: CallHandler
     if args.handler is None:
         handler = make_demo_handler(max_call_seconds=args.max_call_seconds)
@@ -165,9 +206,8 @@ def server_from_args(args: argparse.Namespace) -> SipCallServer:
     if args.decide is not None:
         decide = _callable(args.decide, "--decide")
     options: SipServerOptions = {
-        "webhook_secret": args.webhook_secret
-        or os.environ.get("OPENAI_WEBHOOK_SECRET"),
-        "api_key": args.api_key or os.environ.get("OPENAI_API_KEY"),
+        "webhook_secret": secret,
+        "api_key": key,
         "api_base_url": args.api_base,
         "realtime_url": args.realtime_url,
         "host": args.host,
@@ -177,7 +217,14 @@ def server_from_args(args: argparse.Namespace) -> SipCallServer:
         "session": session,
         "max_concurrent_calls": args.max_calls,
     }
-    return SipCallServer(handler, **options)
+    try:
+        return SipCallServer(handler, **options)
+    except InvalidSecretError as exc:  # its message never shows the secret
+        raise UsageError(secret_from, str(exc)) from None
+    except InvalidHeaderError as exc:  # nor this one the key
+        raise UsageError(
+            key_from if exc.header == "Authorization" else None, str(exc)
+        ) from None
 
 
 async def run_sip_serve(
@@ -194,13 +241,10 @@ async def run_sip_serve(
         task_status: Given the URL once listening (for ``nursery.start``).
 
     Raises:
-        SystemExit: a configuration error (no secret or key, a bad ``--handler``).
+        UsageError: a configuration error (see `server_from_args`).
+        OSError: the address cannot be bound.
     """
-    try:
-        server = server_from_args(args)
-    except (ValueError, ImportError) as exc:
-        # A configuration error: say it in one line, not with a traceback.
-        raise SystemExit(f"realtime-trio sip-serve: {exc}") from None
+    server = server_from_args(args)
     out = stdout if stdout is not None else sys.stdout
     # The signal receiver goes in first: once the URL is printed, Ctrl-C
     # (or SIGTERM) always means "shut down cleanly". The nursery is hidden:

@@ -26,6 +26,7 @@ from .._core.client_events import (
     OutputAudioBufferClear,
     ResponseCancel,
 )
+from .._core.errors import LocalProtocolError
 from .._core.logs import get_logger
 from .._core.sentinel import UNSET, UnsetType
 from .._core.session_models import SessionConfig
@@ -360,6 +361,13 @@ async def interrupt_sideband(
 
     This is a checkpoint. Cancelling it may leave some of the three unsent.
 
+    Only a sideband (a connection opened with ``call_id=``) has an output
+    audio buffer to clear: on a connection opened with ``model=`` the API
+    would answer ``output_audio_buffer.clear`` with an ``invalid_value``
+    error, so nothing is sent and `LocalProtocolError` is raised. There, use
+    `~realtime_trio.RealtimeConnection.cancel_response` and stop playing
+    the audio yourself.
+
     Args:
         connection: The sideband connection of the call.
         response_id: The response to cancel (default: the one in progress).
@@ -368,10 +376,18 @@ async def interrupt_sideband(
         content_index: The item's audio content part (0).
 
     Raises:
+        LocalProtocolError: ``connection`` is not a sideband (nothing was sent).
         ConnectionClosed / ConnectionBroken: the connection is over.
     """
     if (item_id is None) != (audio_end_ms is None):
         raise ValueError("give both item_id and audio_end_ms to truncate, or neither")
+    if not connection.is_sideband:
+        raise LocalProtocolError(
+            "interrupt_sideband() needs a sideband connection (opened with "
+            "call_id=): on a connection opened with model= the API refuses "
+            "output_audio_buffer.clear; use cancel_response() there",
+            event_type="output_audio_buffer.clear",
+        )
     if response_id is not UNSET or connection.statistics().responses_in_flight:
         await connection.send(ResponseCancel(response_id=response_id))
     if item_id is not None and audio_end_ms is not None:

@@ -4,13 +4,18 @@
 
     RealtimeError
     ├── APIError                 the API answered with an HTTP error (status, code, message)
-    │   └── CallNotFoundError    HTTP 404 ``call_id_not_found``: no such call (or no longer)
+    │   ├── CallNotFoundError    HTTP 404 ``call_id_not_found``: no such call (or no longer)
+    │   └── APIRedirectError     HTTP 3xx: never followed, never success (status, location)
     ├── APIConnectionError       no answer at all (connection refused, reset, TLS...)
     └── ProtocolError
         └── RemoteProtocolError  a 2xx answer we cannot use (not JSON, no ``Location``...)
 
 Sans-IO: `api_error` turns a status and a body into the right exception;
 `realtime_trio.calls.CallsClient` raises what it returns.
+
+A header value that cannot go on the wire (an API key with a trailing
+newline...) is refused before any request with
+``realtime_trio._core.headers.InvalidHeaderError``.
 """
 
 from __future__ import annotations
@@ -91,6 +96,46 @@ class CallNotFoundError(APIError):
     """
 
 
+class APIRedirectError(APIError):
+    """The API answered a REST request with a redirect (HTTP 3xx), which is not followed.
+
+    The API never redirects these requests: a 3xx comes from something in
+    between (a proxy, a captive portal) or from a wrong base URL, and the API
+    did not act on the request (the call was not accepted, not hung up...).
+    Following it would send the API key elsewhere; taking it for success
+    would record what did not happen.
+
+    Attributes:
+        location: The ``Location`` header, if any.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        body: bytes = b"",
+        *,
+        method: str = "POST",
+        path: str = "",
+        request_id: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        super().__init__(
+            status_code, body, method=method, path=path, request_id=request_id
+        )
+        self.location = location
+        where = f" to {location}" if location else " without a Location"
+        self.args = (
+            f"{method} {path} was answered with a redirect, HTTP {status_code}"
+            f"{where}, which is not followed: check the base URL or the proxy",
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, "
+            f"location={self.location!r})"
+        )
+
+
 class APIConnectionError(RealtimeError):
     """The REST request got no answer (connection refused or reset, DNS, TLS...).
 
@@ -106,7 +151,7 @@ def api_error(
     path: str,
     request_id: str | None,
 ) -> APIError:
-    """The exception for an HTTP error answer: `CallNotFoundError` for a missing call."""
+    """The exception for an HTTP error answer (4xx, 5xx): `CallNotFoundError` for a missing call."""
     error = APIError(status_code, body, method=method, path=path, request_id=request_id)
     if _is_call_not_found(error):
         return CallNotFoundError(
@@ -132,4 +177,10 @@ def _is_call_not_found(error: APIError) -> bool:
     )
 
 
-__all__ = ["APIConnectionError", "APIError", "CallNotFoundError", "api_error"]
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIRedirectError",
+    "CallNotFoundError",
+    "api_error",
+]

@@ -7,7 +7,8 @@ hypercorn's trio worker on a socket it binds itself.
 
 Why hypercorn: it is a maintained, typed ASGI server with a native trio
 worker (no asyncio bridge), built on the sans-IO h11/h2/wsproto stack; a raw
-ASGI callable needs no web framework for one endpoint (docs/guide/sip.rst).
+ASGI callable needs no web framework for one endpoint (docs/howto/sip.rst,
+"Why hypercorn and httpx").
 """
 
 from __future__ import annotations

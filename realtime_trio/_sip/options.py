@@ -6,7 +6,9 @@ them as ``**options: Unpack[SipServerOptions]`` and show them in their
 signatures (`realtime_trio._core.options`). `ServerConfig.from_options`
 turns the options of one call into what a server runs with: every option,
 the secret and the API key read from the environment when not given, and
-every value checked.
+every value checked (the API key and the safety identifier as HTTP header
+values, so a key with a trailing newline is refused at construction with
+`InvalidHeaderError`, which never shows it, rather than at the first call).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Any, Final, TypedDict, cast
 import attrs
 import httpx
 
+from .._core.headers import check_header_value
 from .._core.options import fill_options
 from .._core.session_models import SessionConfig
 from .._webhooks.dedup import MemoryWebhookIdStore, WebhookIdStore
-from .._webhooks.signature import DEFAULT_TOLERANCE, secret_key
+from .._webhooks.signature import DEFAULT_TOLERANCE, is_raw_secret, secret_key
 from .call import Decider
 from .rest import DEFAULT_BASE_URL
 
@@ -103,6 +106,11 @@ class ServerConfig:
     api_key: str
     store: WebhookIdStore
 
+    @property
+    def raw_secret(self) -> bool:
+        """Whether the secret has no ``whsec_`` prefix (its text is then the key)."""
+        return is_raw_secret(self.secret)
+
     @classmethod
     def from_options(cls, given: Mapping[str, Any]) -> ServerConfig:
         """Fill, resolve and check the options of one server.
@@ -110,6 +118,8 @@ class ServerConfig:
         Raises:
             TypeError: an unknown option.
             InvalidSecretError: the webhook secret is malformed.
+            InvalidHeaderError: the API key or the safety identifier cannot
+                be sent as an HTTP header (the message never shows it).
             ValueError: no webhook secret or API key, or a bad option.
         """
         options = cast(
@@ -129,6 +139,18 @@ class ServerConfig:
             key = os.environ.get("OPENAI_API_KEY")
         if not key:
             raise ValueError("no API key: pass api_key= or set OPENAI_API_KEY")
+        check_header_value(
+            "Authorization",
+            key,
+            what="the API key"
+            if options["api_key"] is not None
+            else "the API key (OPENAI_API_KEY)",
+        )
+        identifier = options["safety_identifier"]
+        if identifier is not None:
+            check_header_value(
+                "OpenAI-Safety-Identifier", identifier, what="the safety identifier"
+            )
         _check(options)
         store = options["store"]
         return cls(

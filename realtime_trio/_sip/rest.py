@@ -6,8 +6,15 @@ trio code that a cancel scope interrupts anywhere. httpx's own timeouts are
 switched off: as everywhere in realtime_trio, timeouts come from the
 caller's cancel scopes (``with trio.fail_after(10): await calls.accept(...)``).
 
-The errors (`APIError`, `CallNotFoundError`, `APIConnectionError`, and
-`RemoteProtocolError` for a 2xx answer we cannot use) are in `.errors`.
+The errors (`APIError`, `CallNotFoundError`, `APIRedirectError`,
+`APIConnectionError`, and `RemoteProtocolError` for a 2xx answer we cannot
+use) are in `.errors`. Redirects are never followed, not even by an
+``http_client`` of yours made with ``follow_redirects=True``: a 3xx is
+`APIRedirectError`, never success. Every header value (the API key, the
+safety identifier, the ``http_client``'s default headers) is checked when
+the client is made, so a key with a stray newline is refused with
+`InvalidHeaderError`, which never shows it, instead of leaking into the
+HTTP library's error.
 """
 
 from __future__ import annotations
@@ -24,12 +31,13 @@ import trio
 
 from .._core import record as _record
 from .._core.errors import RemoteProtocolError
+from .._core.headers import check_header_value
 from .._core.record import Record
 from .._core.sentinel import UNSET, UnsetType
 from .._core.serde import get_codec
 from .._core.session_models import AnySessionConfig, SessionConfig
 from .._version import __version__
-from .errors import APIConnectionError, api_error
+from .errors import APIConnectionError, APIRedirectError, api_error
 
 #: The REST base of the API.
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
@@ -102,6 +110,9 @@ class CallsClient:
     cancel scope: the client has no timeouts of its own). A cancelled request
     may or may not have reached the API.
 
+    Redirects (HTTP 3xx) are never followed and never taken for success:
+    they raise `APIRedirectError`.
+
     Args:
         api_key: A standard API key (default: ``OPENAI_API_KEY``). It is sent
             only in the ``Authorization`` header: never logged, never in a
@@ -115,6 +126,10 @@ class CallsClient:
             ``timeout=None`` to keep timeouts in your cancel scopes.
 
     Raises:
+        InvalidHeaderError: the API key, the safety identifier or a default
+            header of ``http_client`` cannot be sent as an HTTP header (a
+            trailing newline, a control character...). The message says what
+            is wrong and never contains the value. It is also a `ValueError`.
         ValueError: no API key.
     """
 
@@ -129,6 +144,29 @@ class CallsClient:
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         if not key:
             raise ValueError("no API key: pass api_key= or set OPENAI_API_KEY")
+        # Check every header value now: sent as is, a bad one makes the HTTP
+        # library raise an error that quotes it, API key included.
+        check_header_value(
+            "Authorization",
+            key,
+            what="the API key"
+            if api_key is not None
+            else "the API key (OPENAI_API_KEY)",
+        )
+        if safety_identifier is not None:
+            check_header_value(
+                "OpenAI-Safety-Identifier",
+                safety_identifier,
+                what="the safety identifier",
+            )
+        if http_client is not None:
+            for name, value in http_client.headers.raw:
+                header = name.decode("latin-1")
+                check_header_value(
+                    header,
+                    value.decode("latin-1"),
+                    what=f"the http_client's default header {header}",
+                )
         self._key = key
         self._base = base_url.rstrip("/")
         self._safety_identifier = safety_identifier
@@ -367,12 +405,24 @@ class CallsClient:
         # are garbage collected (encode/httpx#3686).
         request.stream = _Body(request.read())
         try:
-            response = await self._http.send(request)
+            # Never follow a redirect, whatever the http_client says: it
+            # would carry the key elsewhere, and the API never redirects.
+            response = await self._http.send(request, follow_redirects=False)
         except httpx.HTTPError as exc:
-            # str(exc) of httpx errors names the URL at most, never headers.
+            # str(exc) of httpx errors names the URL at most, never headers
+            # (which the constructor checked, so h11 does not quote them).
             raise APIConnectionError(
                 f"POST {path}: {type(exc).__name__}: {exc}"
             ) from exc
+        if 300 <= response.status_code < 400:
+            raise APIRedirectError(
+                response.status_code,
+                response.content,
+                method="POST",
+                path=path,
+                request_id=response.headers.get("x-request-id"),
+                location=response.headers.get("location"),
+            )
         if response.status_code >= 400:
             raise api_error(
                 response.status_code,

@@ -67,9 +67,11 @@ class SipCallServer:
     Args:
         handler: ``async def handler(call: IncomingCall) -> None``.
         webhook_secret: The endpoint's ``whsec_...`` signing secret (default:
-            ``OPENAI_WEBHOOK_SECRET``). Checked when the server is made.
+            ``OPENAI_WEBHOOK_SECRET``). Checked when the server is made. A
+            secret without the ``whsec_`` prefix is used as raw UTF-8 bytes,
+            as the official SDK does, with a warning when the server starts.
         api_key: A standard API key for REST and the sideband (default:
-            ``OPENAI_API_KEY``).
+            ``OPENAI_API_KEY``). Checked when the server is made.
         api_base_url: The REST base (``sim.base_url`` for the simulator).
         realtime_url: The WebSocket endpoint (``sim.url`` for the simulator);
             None for the API's.
@@ -102,6 +104,9 @@ class SipCallServer:
 
     Raises:
         InvalidSecretError: the webhook secret is malformed.
+        InvalidHeaderError: the API key or the safety identifier cannot be
+            sent as an HTTP header (a trailing newline...); the message never
+            shows it.
         ValueError: no webhook secret or API key, or a bad option.
     """
 
@@ -212,6 +217,13 @@ class SipCallServer:
                         serve_http, app, options["host"], options["port"]
                     )
                     self._origin = binds[0]
+                    if self._config.raw_secret:
+                        logger.warning(
+                            "the webhook secret does not start with 'whsec_': "
+                            "its text is used as the signing key, as the "
+                            "official SDK does (OpenAI's secrets start with "
+                            "'whsec_': check that it is this endpoint's)"
+                        )
                     logger.info("SIP webhook endpoint listening on %s", self.url)
                     task_status.started(self)
                     await trio.sleep_forever()

@@ -24,7 +24,7 @@ Python's parsers rather than from the scheme: the timestamp must be ASCII
 digits (``int()`` would also take ``" +1_0 "`` or Arabic-Indic digits), the
 three header values must be printable ASCII, a ``whsec_`` secret must be
 strictly valid base64 and must not be empty. On every input the SDK accepts
-from OpenAI, the two agree (``tests/test_webhooks.py`` uses the SDK as an
+from OpenAI, the two agree (``tests/webhooks/test_webhooks.py`` uses the SDK as an
 oracle).
 
 The checks run in this order, and the first failure is raised: the secret
@@ -212,6 +212,13 @@ def secret_key(secret: str) -> bytes:
         if not secret:
             raise InvalidSecretError("the webhook secret is empty")
         return secret.encode("utf-8", "surrogatepass")
+    if secret != secret.strip():
+        # Read from a file or pasted, with its line break: say so (the
+        # generic message below would send the user hunting in the base64).
+        raise InvalidSecretError(
+            "the webhook secret starts or ends with white space or a line "
+            "break (as a value read from a file often does): strip it"
+        )
     try:
         key = base64.b64decode(secret[len(_SECRET_PREFIX) :], validate=True)
     except (binascii.Error, ValueError):
@@ -222,6 +229,16 @@ def secret_key(secret: str) -> bytes:
     if not key:
         raise InvalidSecretError("the webhook secret 'whsec_' has an empty key")
     return key
+
+
+def is_raw_secret(secret: str) -> bool:
+    """Whether ``secret`` lacks the ``whsec_`` prefix, so that its UTF-8 text is the key.
+
+    The official SDK accepts such a secret, and so does `secret_key`; but the
+    secrets OpenAI issues all have the prefix, so a raw one is more often a
+    mistake (a secret of another service, a truncated paste) than a choice.
+    """
+    return not secret.startswith(_SECRET_PREFIX)
 
 
 def compute_signature(key: bytes, webhook_id: str, timestamp: str, body: bytes) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import io
+import logging
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from realtime_trio._cli.errors import UsageError
 from realtime_trio._cli.sip_demo import END_CALL_TOOL, demo_session, make_demo_handler
 from realtime_trio._cli.sip_serve import (
     add_sip_serve_arguments,
@@ -165,10 +167,17 @@ def test_server_from_args(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
             "x",
         )
     )
-    with pytest.raises(ValueError, match="not callable"):
+    with pytest.raises(UsageError, match=r"^--handler: .* is not callable") as info:
         server_from_args(_args("--handler", f"{module}:NOT_CALLABLE"))
+    assert info.value.flag == "--handler"
+    with pytest.raises(UsageError, match=r"^--decide: .*no attribute"):
+        server_from_args(_args("--decide", f"{module}:nope"))
+    with pytest.raises(UsageError, match=r"^--path: must start with '/'"):
+        server_from_args(_args("--path", "webhook"))
+    with pytest.raises(UsageError, match=r"^--max-calls: must be at least 1"):
+        server_from_args(_args("--max-calls", "0"))
     monkeypatch.delenv("OPENAI_WEBHOOK_SECRET")
-    with pytest.raises(ValueError, match="webhook secret"):
+    with pytest.raises(UsageError, match=r"^--webhook-secret: no webhook secret"):
         server_from_args(_args())
 
 
@@ -275,16 +284,132 @@ async def test_sip_serve_command_runs_until_ctrl_c() -> None:
         assert API_KEY.encode() not in stderr and SECRET.encode() not in stderr
 
 
-async def test_configuration_errors_exit_with_one_line(
+async def test_configuration_errors_are_usage_errors_naming_the_flag(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("OPENAI_WEBHOOK_SECRET", raising=False)
-    with pytest.raises(SystemExit, match="sip-serve: no webhook secret"):
+    with pytest.raises(UsageError) as info:
         await run_sip_serve(_args("--api-key", API_KEY))
-    with pytest.raises(SystemExit, match="MODULE:FUNCTION"):
+    assert str(info.value) == (
+        "--webhook-secret: no webhook secret: "
+        "pass --webhook-secret or set OPENAI_WEBHOOK_SECRET"
+    )
+    with pytest.raises(UsageError, match=r"^--handler: expected MODULE:FUNCTION"):
         await run_sip_serve(
             _args("--api-key", API_KEY, "--webhook-secret", SECRET, "--handler", "x")
         )
+
+
+# A key with the newline it had in its file: the secret part must never show.
+LEAKY_KEY = "sk-proj-Leak0123456789abcdefLeak"
+BAD_SECRET = "whsec_Leak!!notbase64"
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "expected"),
+    [
+        pytest.param(
+            [],
+            {"OPENAI_API_KEY": LEAKY_KEY + "\n"},
+            "sip-serve: OPENAI_API_KEY: the API key cannot be sent: "
+            "it ends with a line break",
+            id="key-from-env-with-newline",
+        ),
+        pytest.param(
+            ["--api-key", LEAKY_KEY + "\r\n"],
+            {},
+            "sip-serve: --api-key: the API key cannot be sent: "
+            "it ends with a line break (\\r\\n)",
+            id="key-flag-with-crlf",
+        ),
+        pytest.param(
+            ["--webhook-secret", BAD_SECRET],
+            {},
+            "sip-serve: --webhook-secret: the webhook secret is not 'whsec_' "
+            "followed by valid base64",
+            id="malformed-secret-flag",
+        ),
+        pytest.param(
+            [],
+            {"OPENAI_WEBHOOK_SECRET": SECRET + "\n"},
+            "sip-serve: OPENAI_WEBHOOK_SECRET: the webhook secret starts or ends "
+            "with white space or a line break",
+            id="secret-from-env-with-newline",
+        ),
+        pytest.param(
+            ["--webhook-secret", ""],
+            {},
+            "sip-serve: --webhook-secret: the webhook secret is empty",
+            id="empty-secret-flag",
+        ),
+        pytest.param(
+            [],
+            {"OPENAI_WEBHOOK_SECRET": ""},
+            "sip-serve: --webhook-secret: no webhook secret: pass "
+            "--webhook-secret or set OPENAI_WEBHOOK_SECRET",
+            id="no-secret",
+        ),
+    ],
+)
+def test_a_bad_secret_or_key_is_one_line_naming_the_flag_exit_2(
+    flags: list[str], env: dict[str, str], expected: str
+) -> None:
+    """The real command: one line on stderr, no traceback, no secret, exit 2."""
+    environ = {
+        **os.environ,
+        "OPENAI_API_KEY": API_KEY,
+        "OPENAI_WEBHOOK_SECRET": SECRET,
+        **env,
+    }
+    command = [
+        sys.executable, "-m", "realtime_trio", "-vv", "sip-serve",
+        "--port", "0", "--api-base", "http://127.0.0.1:9/v1", *flags,
+    ]  # fmt: skip
+    result = subprocess.run(
+        command,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("realtime-trio " + expected), lines[0]
+    assert "Traceback" not in result.stderr
+    assert "webhook_secret=" not in result.stderr
+    assert "api_key=" not in result.stderr
+    assert LEAKY_KEY not in result.stderr
+    assert "Leak!!" not in result.stderr
+
+
+async def test_a_raw_secret_is_used_with_a_warning_at_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    raw = "not-a-whsec-secret"
+    caplog.set_level(logging.DEBUG)
+    async with open_simulator() as sim:
+        args = _args(
+            "--port", "0",
+            "--webhook-secret", raw,
+            "--api-key", API_KEY,
+            "--api-base", sim.base_url,
+            "--realtime-url", sim.url,
+        )  # fmt: skip
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(
+                functools.partial(run_sip_serve, args, stdout=io.StringIO())
+            )
+            # The secret's text is the key, as the official SDK does.
+            call_id = await sim.place_sip_call(url, raw)
+            assert sim.calls[call_id].webhook_status == 200
+            nursery.cancel_scope.cancel()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("does not start with 'whsec_'" in r.getMessage() for r in warnings), (
+        warnings
+    )
+    assert all(raw not in r.getMessage() for r in caplog.records)
 
 
 async def test_a_port_in_use_is_one_oserror() -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -12,14 +15,18 @@ import trio
 
 from realtime_trio import (
     ConnectionRejected,
+    LocalProtocolError,
+    RealtimeError,
     RemoteProtocolError,
     SessionConfig,
     events,
     open_realtime,
 )
+from realtime_trio._core.headers import InvalidHeaderError
 from realtime_trio.calls import (
     APIConnectionError,
     APIError,
+    APIRedirectError,
     CallNotFoundError,
     CallsClient,
     ClientSecret,
@@ -219,6 +226,122 @@ def test_no_key_is_a_value_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
     client = CallsClient()
     assert "sk-from-env" not in repr(client)
+
+
+# A key as read from a file: the secret part must never show, newline or not.
+SECRET_KEY = "sk-proj-Leak0123456789abcdefLeak"
+
+
+def assert_never_shown(
+    exc: BaseException, secret: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``secret`` is nowhere in the message, repr, traceback (with its chain) or logs."""
+    assert secret not in str(exc)
+    assert secret not in repr(exc)
+    assert secret not in "".join(traceback.format_exception(exc))
+    for record in caplog.records:
+        assert secret not in record.getMessage()
+        assert secret not in repr(record.args)
+        if record.exc_info:
+            assert secret not in "".join(traceback.format_exception(*record.exc_info))
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\x00", " "])
+async def test_a_key_that_cannot_be_sent_is_refused_before_any_request(
+    ending: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    seen: list[httpx.Request] = []
+    async with _recording_client([httpx.Response(200)], seen) as http:
+        with pytest.raises(InvalidHeaderError) as info:
+            CallsClient(api_key=SECRET_KEY + ending, http_client=http)
+    assert seen == []
+    error = info.value
+    assert isinstance(error, RealtimeError) and isinstance(error, ValueError)
+    assert error.header == "Authorization"
+    assert str(error).startswith("the API key cannot be sent: ")
+    assert_never_shown(error, SECRET_KEY, caplog)
+
+
+def test_a_key_from_the_environment_is_checked_too(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET_KEY + "\n")
+    with pytest.raises(InvalidHeaderError, match="OPENAI_API_KEY") as info:
+        CallsClient()
+    assert "line break" in str(info.value)
+    assert_never_shown(info.value, SECRET_KEY, caplog)
+
+
+async def test_other_header_values_are_checked_when_the_client_is_made() -> None:
+    with pytest.raises(InvalidHeaderError, match="safety identifier") as info:
+        CallsClient(api_key=API_KEY, safety_identifier="user-42\n")
+    assert info.value.header == "OpenAI-Safety-Identifier"
+    async with httpx.AsyncClient(headers={"X-Token": "tok-Leak\r\n"}) as http:
+        with pytest.raises(InvalidHeaderError, match="X-Token") as info:
+            CallsClient(api_key=API_KEY, http_client=http)
+    assert "tok-Leak" not in str(info.value)
+
+
+REDIRECTS = [301, 302, 303, 307, 308]
+
+
+@pytest.mark.parametrize("status", REDIRECTS)
+async def test_a_redirect_is_an_error_never_followed_never_success(
+    status: int,
+) -> None:
+    seen: list[httpx.Request] = []
+    elsewhere = "https://login.example/sso?next=/v1/realtime"
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "login.example":  # pragma: no cover - the bug
+            return httpx.Response(200, json={})
+        return httpx.Response(
+            status, headers={"location": elsewhere, "x-request-id": "req_3"}
+        )
+
+    # Even an http_client that follows redirects does not follow these.
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(handle), follow_redirects=True
+    ) as http:
+        client = CallsClient(
+            api_key=API_KEY, base_url="https://api.example/v1", http_client=http
+        )
+        actions: list[Callable[[], Awaitable[object]]] = [
+            functools.partial(client.accept, "rtc_1"),
+            functools.partial(client.reject, "rtc_1"),
+            functools.partial(client.refer, "rtc_1", "tel:+14155550123"),
+            functools.partial(client.hangup, "rtc_1"),
+            client.create_client_secret,
+            functools.partial(client.create_call, SDP_OFFER),
+        ]
+        for action in actions:
+            with pytest.raises(APIRedirectError) as info:
+                await action()
+            error = info.value
+            assert isinstance(error, APIError)
+            assert (error.status_code, error.location, error.request_id) == (
+                status,
+                elsewhere,
+                "req_3",
+            )
+            assert f"HTTP {status} to {elsewhere}" in str(error)
+            assert "not followed" in str(error)
+    assert [r.url.host for r in seen] == ["api.example"] * len(actions)
+    assert repr(error) == (
+        f"APIRedirectError(status_code={status}, location={elsewhere!r})"
+    )
+
+
+async def test_a_redirect_without_location_is_an_error_too() -> None:
+    seen: list[httpx.Request] = []
+    async with _recording_client([httpx.Response(304)], seen) as http:
+        client = CallsClient(api_key=API_KEY, http_client=http)
+        with pytest.raises(APIRedirectError, match="without a Location") as info:
+            await client.hangup("rtc_1")
+    assert (info.value.status_code, info.value.location) == (304, None)
 
 
 async def test_client_methods_are_checkpoints() -> None:
@@ -608,3 +731,27 @@ async def test_interrupt_with_nothing_in_progress_only_clears() -> None:
         ]
         with pytest.raises(ValueError, match="both"):
             await interrupt_sideband(conn, item_id="item_1")
+
+
+async def test_interrupt_sideband_refuses_a_connection_opened_with_model() -> None:
+    # The API answers output_audio_buffer.clear on such a connection with an
+    # invalid_value error: refused up front, with nothing sent.
+    async with (
+        open_simulator() as sim,
+        open_realtime(model="gpt-realtime", url=sim.url, api_key=API_KEY) as conn,
+    ):
+        assert not conn.is_sideband
+        with pytest.raises(LocalProtocolError, match="call_id=") as info:
+            await interrupt_sideband(conn)
+        assert info.value.event_type == "output_audio_buffer.clear"
+        with pytest.raises(LocalProtocolError):
+            await interrupt_sideband(conn, response_id="resp_1")
+        # Nothing went out, so no error event comes back.
+        await conn.send(events.SessionUpdate(session=SessionConfig(instructions="x")))
+        async for event in conn:
+            assert not isinstance(event, events.ErrorEvent), event
+            if isinstance(event, events.SessionUpdated):
+                break
+        assert [type(e).__name__ for e in sim.connections[0].client_events] == [
+            "SessionUpdate"
+        ]

@@ -57,4 +57,5 @@ def test_errors_are_realtime_errors() -> None:
 
     assert issubclass(calls.APIError, RealtimeError)
     assert issubclass(calls.CallNotFoundError, calls.APIError)
+    assert issubclass(calls.APIRedirectError, calls.APIError)
     assert issubclass(calls.APIConnectionError, RealtimeError)

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import time
+import traceback
 from typing import Any
 
+import httpx
 import pytest
 import trio
 
 from realtime_trio import CallEnded, ConnectionBroken, SessionConfig, events
+from realtime_trio._core.headers import InvalidHeaderError
 from realtime_trio.calls import (
     Accept,
     APIError,
+    APIRedirectError,
     CallNotFoundError,
     CallOutcome,
     IncomingCall,
@@ -814,6 +821,153 @@ def test_configuration_is_checked_up_front(monkeypatch: pytest.MonkeyPatch) -> N
     assert repr(server) == "<SipCallServer not serving active=0>"
     with pytest.raises(RuntimeError, match="not serving"):
         server.url  # noqa: B018
+
+
+SECRET_KEY = "sk-proj-Leak0123456789abcdefLeak"
+
+
+def _shown(exc: BaseException, caplog: pytest.LogCaptureFixture) -> str:
+    """Everything about ``exc`` a user could see: message, repr, traceback, logs."""
+    texts = [str(exc), repr(exc), "".join(traceback.format_exception(exc))]
+    for record in caplog.records:
+        texts.append(record.getMessage())
+        if record.exc_info:
+            texts.append("".join(traceback.format_exception(*record.exc_info)))
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+async def test_a_key_that_cannot_be_sent_is_refused_at_construction(
+    ending: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    key = SECRET_KEY + ending
+    with pytest.raises(InvalidHeaderError, match=r"^the API key cannot") as info:
+        SipCallServer(_hang_up, webhook_secret=SECRET, api_key=key)
+    assert info.value.header == "Authorization"
+    assert SECRET_KEY not in _shown(info.value, caplog)
+    # The entry points refuse it before listening.
+    with pytest.raises(InvalidHeaderError) as info:
+        async with open_sip_server(_hang_up, webhook_secret=SECRET, api_key=key):
+            pytest.fail("served with a bad key")  # pragma: no cover
+    assert SECRET_KEY not in _shown(info.value, caplog)
+    with pytest.raises(InvalidHeaderError):
+        await serve_sip(_hang_up, webhook_secret=SECRET, api_key=key)
+    # From the environment, the message says where it came from.
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    with pytest.raises(InvalidHeaderError, match="OPENAI_API_KEY") as info:
+        SipCallServer(_hang_up, webhook_secret=SECRET)
+    assert SECRET_KEY not in _shown(info.value, caplog)
+    with pytest.raises(InvalidHeaderError, match="safety identifier"):
+        SipCallServer(
+            _hang_up,
+            webhook_secret=SECRET,
+            api_key=API_KEY,
+            safety_identifier="user\n42",
+        )
+
+
+class _RedirectSome(httpx.AsyncBaseTransport):
+    """Loopback to the simulator, but the REST actions named get a redirect."""
+
+    def __init__(self, actions: set[str], status: int = 307) -> None:
+        self._actions = actions
+        self._status = status
+        self._real = httpx.AsyncHTTPTransport()
+        self.redirected: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        action = request.url.path.rsplit("/", 1)[-1]
+        if action in self._actions:
+            self.redirected.append(action)
+            return httpx.Response(
+                self._status, headers={"location": "https://proxy.example/login"}
+            )
+        return await self._real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._real.aclose()
+
+
+async def test_a_redirected_accept_is_not_an_accepted_call() -> None:
+    called = False
+
+    async def handler(call: IncomingCall) -> None:
+        nonlocal called  # pragma: no cover - the bug
+        called = True  # pragma: no cover
+
+    transport = _RedirectSome({"accept", "reject"}, status=302)
+    async with (
+        httpx.AsyncClient(transport=transport) as http,
+        sim_and_server(handler, http_client=http) as (sim, server),
+    ):
+        with trio.fail_after(10):
+            call = await place_call(sim, server)
+            await call.wait_ended()
+        assert call.outcome is CallOutcome.FAILED
+        assert isinstance(call.error, APIRedirectError)
+        assert call.error.location == "https://proxy.example/login"
+        assert not called
+        assert server.statistics().calls_accepted == 0
+        # Not accepted: the server tried to reject it (redirected too).
+        assert transport.redirected == ["accept", "reject"]
+        assert sim.calls[call.call_id].state == "incoming"
+
+
+async def test_a_redirected_hangup_is_not_a_hung_up_call() -> None:
+    errors: list[BaseException] = []
+
+    async def handler(call: IncomingCall) -> None:
+        try:
+            await call.hangup()
+        except APIRedirectError as exc:
+            errors.append(exc)
+            raise
+
+    transport = _RedirectSome({"hangup"})
+    async with (
+        httpx.AsyncClient(transport=transport) as http,
+        sim_and_server(handler, http_client=http, close_timeout=1) as (sim, server),
+    ):
+        with trio.fail_after(10):
+            call = await place_call(sim, server)
+            await call.wait_ended()
+        assert [type(e) for e in errors] == [APIRedirectError]
+        assert call.outcome is CallOutcome.FAILED
+        assert call.error is errors[0]
+        # The call is still up at the API: nothing recorded it as hung up.
+        assert sim.calls[call.call_id].state == "accepted"
+        assert transport.redirected == ["hangup", "hangup"]
+
+
+async def test_a_secret_without_whsec_is_used_raw_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    raw = "my-raw-signing-secret"
+    caplog.set_level(logging.DEBUG, logger="realtime_trio")
+    async with sim_and_server(_hang_up, webhook_secret=raw) as (_sim, server):
+        # The secret's text is the key, as in the official SDK.
+        body, headers = signed_delivery(incoming_payload("rtc_raw"), secret=raw)
+        key = hmac.new(raw.encode(), digestmod=hashlib.sha256)
+        key.update(f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode())
+        key.update(body)
+        assert (
+            headers["webhook-signature"]
+            == "v1," + base64.b64encode(key.digest()).decode()
+        )
+        response = await post(server.url, body, headers)
+        assert response.status_code == 200
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len([w for w in warnings if "whsec_" in w]) == 1, warnings
+    assert all(raw not in r.getMessage() for r in caplog.records)
+    # A whsec_ secret: no such warning.
+    caplog.clear()
+    async with sim_and_server(_hang_up):
+        pass
+    assert not [r for r in caplog.records if "whsec_" in r.getMessage()]
 
 
 async def test_serve_only_once_and_port_in_use() -> None:

@@ -522,6 +522,13 @@ def test_malformed_secret(secret: str) -> None:
         sign_webhook(b"{}", secret)
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n", " "])
+def test_a_whsec_secret_read_from_a_file_says_strip_it(ending: str) -> None:
+    with pytest.raises(InvalidSecretError, match="strip it") as info:
+        verify_webhook(VECTOR_BODY, VECTOR_HEADERS, VECTOR_SECRET + ending)
+    assert VECTOR_SECRET.removeprefix("whsec_") not in str(info.value)
+
+
 def test_secret_must_be_a_string() -> None:
     with pytest.raises(TypeError):
         verify_webhook(VECTOR_BODY, VECTOR_HEADERS, b"whsec_x", now=VECTOR_TS)  # type: ignore[arg-type]
