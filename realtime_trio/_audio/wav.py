@@ -142,6 +142,8 @@ class WavWriter:
 
     Raises:
         AudioFormatError: *rate* is not positive.
+        OSError: The path cannot be opened for writing (a missing directory,
+            no permission); nothing is left behind to clean up.
     """
 
     def __init__(self, target: WavSource, rate: int) -> None:
@@ -150,11 +152,23 @@ class WavWriter:
         self._rate = rate
         self._carry = b""
         self._frames = 0
-        # Owned until close(), so not a with block.
-        writer = wave.open(_open(target), "wb")  # noqa: SIM115
-        writer.setnchannels(1)
-        writer.setsampwidth(BYTES_PER_SAMPLE)
-        writer.setframerate(rate)
+        # Open a path ourselves: wave.open() given a path it cannot open leaves
+        # a half-built Wave_write behind, whose __del__ then prints "Exception
+        # ignored in Wave_write.__del__" to stderr. Files are owned until
+        # close(), so no with blocks.
+        self._owned_file: IO[bytes] | None = None
+        if isinstance(target, (str, os.PathLike)):
+            self._owned_file = open(target, "wb")  # noqa: SIM115
+            target = self._owned_file
+        try:
+            writer = wave.open(target, "wb")  # noqa: SIM115
+            writer.setnchannels(1)
+            writer.setsampwidth(BYTES_PER_SAMPLE)
+            writer.setframerate(rate)
+        except BaseException:
+            if self._owned_file is not None:
+                self._owned_file.close()
+            raise
         self._writer: wave.Wave_write | None = writer
 
     @property
@@ -205,7 +219,11 @@ class WavWriter:
         writer, self._writer = self._writer, None
         if writer is None:
             return
-        writer.close()
+        try:
+            writer.close()
+        finally:
+            if self._owned_file is not None:
+                self._owned_file.close()
         carry, self._carry = self._carry, b""
         if carry and strict:
             raise AudioFormatError(

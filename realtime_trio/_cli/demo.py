@@ -11,15 +11,26 @@ function tool), stream a spoken question at real-time pace, let voice
 activity detection take the turn, answer the model's tool call, receive the
 spoken answer with its transcript, write the assistant audio to a WAV file,
 and print a transcript and a latency table.
+
+The question is synthetic audio (the simulator's voice: tones shaped like
+speech, not speech), and so is the simulator's answer; the demo says so.
+
+Mistakes on the command line are reported before anything starts, as one
+line naming the flag (`realtime_trio._cli.errors`): a ``--url`` that is not
+``ws://`` or ``wss://``, an ``--out`` that cannot be written, a ``--timeout``
+that is not positive, an API key that cannot go in a header (with
+``--api-key`` or ``OPENAI_API_KEY`` named, never the key).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import ipaddress
 import json
 import os
 import sys
+import urllib.parse
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any, TextIO
@@ -32,7 +43,11 @@ from .._audio.b64 import decode_audio
 from .._audio.formats import PCM16_24K, duration_ms
 from .._audio.wav import WavWriter
 from .._client.connection import RealtimeConnection
+from .._client.exceptions import ConnectionBroken, ConnectionClosed
 from .._client.open import open_realtime
+from .._client.transport import DEFAULT_URL
+from .._client.unwrap import open_hidden_nursery
+from .._core.headers import InvalidHeaderError, check_header_value
 from .._core.session_models import (
     AudioConfig,
     AudioInput,
@@ -42,12 +57,17 @@ from .._core.session_models import (
     ServerVad,
     SessionConfig,
 )
+from .errors import CommandFailed, UsageError
+from .flags import positive_seconds, websocket_url
 
 QUESTION = "What is the weather like in Paris today?"
 ANSWER = "It is sunny and twenty two degrees in Paris today, a fine day for a walk along the Seine."
 INSTRUCTIONS = (
     "You are a concise voice assistant. Use get_weather for weather questions."
 )
+SYNTHETIC = "synthetic audio (tones shaped like speech, not speech)"
+#: The key sent to a simulator on this machine when the user has none.
+LOCAL_KEY = "sk-local-demo"
 
 WEATHER_TOOL = FunctionTool(
     name="get_weather",
@@ -156,6 +176,8 @@ class DemoResult:
     tool_calls: list[tuple[str, str, str]] = attrs.Factory(list)
     audio_bytes: int = 0
     timeline: Timeline = attrs.Factory(Timeline)
+    simulated: bool = False
+    """Whether the built-in simulator answered (its voice is synthetic)."""
 
 
 async def _stream_question(
@@ -166,18 +188,25 @@ async def _stream_question(
     *,
     pace: bool,
 ) -> None:
-    """Send the utterance in 20 ms chunks at real-time pace, as a microphone would."""
+    """Send the utterance in 20 ms chunks at real-time pace, as a microphone would.
+
+    If the connection ends meanwhile, stop: the event loop of
+    `run_conversation` reports how it ended, once.
+    """
     chunk = 960  # 20 ms of PCM16 at 24 kHz
     speech_bytes = int(speech_ms * 48)
-    with conn.audio_sender() as sender:
-        next_time = trio.current_time()
-        for start in range(0, len(pcm), chunk):
-            await sender.send(pcm[start : start + chunk])
-            if timeline.speech_sent is None and start + chunk >= speech_bytes:
-                timeline.speech_sent = trio.current_time()
-            if pace:
-                next_time += 0.02
-                await trio.sleep_until(next_time)
+    try:
+        with conn.audio_sender() as sender:
+            next_time = trio.current_time()
+            for start in range(0, len(pcm), chunk):
+                await sender.send(pcm[start : start + chunk])
+                if timeline.speech_sent is None and start + chunk >= speech_bytes:
+                    timeline.speech_sent = trio.current_time()
+                if pace:
+                    next_time += 0.02
+                    await trio.sleep_until(next_time)
+    except (ConnectionClosed, ConnectionBroken):
+        return
 
 
 async def run_conversation(
@@ -187,12 +216,18 @@ async def run_conversation(
     say: Callable[[str], None],
     pace: bool = True,
 ) -> DemoResult:
-    """Drive one voice turn with a tool call; return what happened."""
+    """Drive one voice turn with a tool call; return what happened.
+
+    Raises:
+        ConnectionBroken: the connection failed (only this: the audio task
+            stops quietly when the connection ends).
+        CommandFailed: the server closed the connection before the answer.
+    """
     result = DemoResult()
     timeline = result.timeline
     timeline.start = trio.current_time()
     pcm, speech_ms = spoken_question()
-    async with trio.open_nursery() as nursery:
+    async with open_hidden_nursery() as nursery:
         nursery.start_soon(
             functools.partial(
                 _stream_question, conn, pcm, speech_ms, timeline, pace=pace
@@ -253,6 +288,10 @@ async def run_conversation(
                     break
                 case events.ErrorEvent(error=error):
                     say(f"  [server error {error.code}: {error.message}]")
+        else:
+            raise CommandFailed(
+                "the server closed the connection before the answer was complete"
+            )
         nursery.cancel_scope.cancel()
     return result
 
@@ -268,6 +307,8 @@ def print_report(result: DemoResult, wav_path: str | None, out: TextIO) -> None:
     print(f"  assistant: {result.assistant_transcript or '(no transcript)'}", file=out)
     if wav_path:
         print(f"\nassistant audio: {seconds:.2f} s written to {wav_path}", file=out)
+        if result.simulated:
+            print(f"  the simulator's voice: {SYNTHETIC}", file=out)
     print("\nlatency", file=out)
     for label, value in result.timeline.rows():
         shown = "-" if value is None else f"{value:8.1f} ms"
@@ -286,44 +327,69 @@ async def demo(
     """Run the demo conversation (against the simulator when there is no key).
 
     Bound it with a cancel scope: ``realtime-trio demo --timeout`` does.
+
+    Raises:
+        UsageError: ``wav_path`` cannot be written (``--out``); it is opened
+            before anything connects.
+        CommandFailed: the connection was lost, or closed before the answer.
+        HandshakeError: the connection could not be opened.
     """
 
     def say(line: str) -> None:
         print(line, file=out, flush=True)
 
-    async with AsyncExitStack() as stack:
-        key = api_key or os.environ.get("OPENAI_API_KEY")
-        if url is None and not key:
-            from ..testing import open_simulator
+    simulated = False
+    try:
+        async with AsyncExitStack() as stack:
+            # Opened first, so a bad --out is told before anything starts.
+            wav = stack.enter_context(_open_wav(wav_path)) if wav_path else None
+            key = api_key or os.environ.get("OPENAI_API_KEY")
+            if url is None and not key:
+                from ..testing import open_simulator
 
-            sim = await stack.enter_async_context(
-                open_simulator(
-                    scenario=demo_scenario(),
-                    realtime=not fast,
-                    time_to_first_audio=0.25,
+                sim = await stack.enter_async_context(
+                    open_simulator(
+                        scenario=demo_scenario(),
+                        realtime=not fast,
+                        time_to_first_audio=0.25,
+                    )
                 )
+                url, key, simulated = sim.url, LOCAL_KEY, True
+                say(f"no API key: talking to the built-in simulator at {sim.url}")
+            else:
+                say(f"talking to {url or 'the OpenAI Realtime API'}")
+            conn = await stack.enter_async_context(
+                open_realtime(model=model, url=url, api_key=key, session=demo_session())
             )
-            url, key = sim.url, "sk-local-demo"
-            say(f"no API key: talking to the built-in simulator at {sim.url}")
-        else:
-            say(f"talking to {url or 'the OpenAI Realtime API'}")
-        wav = stack.enter_context(WavWriter(wav_path, 24_000)) if wav_path else None
-        conn = await stack.enter_async_context(
-            open_realtime(model=model, url=url, api_key=key, session=demo_session())
-        )
-        say(
-            f"session {getattr(conn.session, 'id', '?')} configured; speaking: {QUESTION!r}"
-        )
-        result = await run_conversation(conn, wav, say=say, pace=not fast)
+            say(
+                f"session {getattr(conn.session, 'id', '?')} configured; "
+                f"asking {QUESTION!r} in {SYNTHETIC}"
+            )
+            result = await run_conversation(conn, wav, say=say, pace=not fast)
+    except ConnectionBroken as exc:
+        raise CommandFailed(
+            f"lost the connection to {url or DEFAULT_URL}: {exc}"
+        ) from exc
+    result.simulated = simulated
     print_report(result, wav_path, out)
     return result
+
+
+def _open_wav(path: str) -> WavWriter:
+    try:
+        return WavWriter(path, 24_000)
+    except OSError as exc:
+        raise UsageError(
+            "--out", f"cannot write {path}: {exc.strerror or exc}"
+        ) from None
 
 
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``demo`` subcommand's options."""
     parser.add_argument(
         "--url",
-        help="the Realtime WebSocket URL (default: the simulator, or the real API with a key)",
+        help="the Realtime WebSocket URL, ws:// or wss:// (default: the simulator, "
+        "or the real API with a key)",
     )
     parser.add_argument(
         "--api-key",
@@ -335,10 +401,15 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         default="assistant.wav",
-        help="where to write the assistant's audio (default: %(default)s)",
+        help="where to write the assistant's audio; '' for nowhere "
+        "(default: %(default)s)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=60.0, help="give up after this many seconds"
+        "--timeout",
+        type=positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="give up after this many seconds (default: %(default)s)",
     )
     parser.add_argument(
         "--fast",
@@ -347,13 +418,67 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _is_loopback(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def demo_api_key(api_key: str | None, url: str | None) -> str | None:
+    """The key the demo sends (None: use the built-in simulator).
+
+    ``--api-key`` first, then ``OPENAI_API_KEY``; an empty variable counts as
+    unset. Without a key, a ``--url`` on this machine (``realtime-trio
+    simulate``) gets a stand-in key, since the simulator accepts any.
+
+    Raises:
+        UsageError: the key cannot go in a header (named by where it came
+            from, never shown), ``--api-key`` is empty, or a ``--url`` on
+            another machine has no key.
+    """
+    if api_key is not None:
+        source = "--api-key"
+        if not api_key:
+            raise UsageError(source, "the API key is empty")
+    else:
+        source = "OPENAI_API_KEY"
+        api_key = os.environ.get(source) or None
+    if api_key is not None:
+        try:
+            check_header_value("Authorization", api_key, what="the API key")
+        except InvalidHeaderError as exc:
+            raise UsageError(source, str(exc)) from None
+        return api_key
+    if url is None:
+        return None
+    if _is_loopback(url):
+        return LOCAL_KEY
+    raise UsageError(
+        "--api-key", f"no API key for {url}: pass it or set OPENAI_API_KEY"
+    )
+
+
 async def run_demo(args: argparse.Namespace) -> None:
-    """Entry point of ``realtime-trio demo``."""
-    with trio.fail_after(args.timeout):
-        await demo(
-            url=args.url,
-            api_key=args.api_key,
-            model=args.model,
-            wav_path=args.out or None,
-            fast=args.fast,
-        )
+    """Entry point of ``realtime-trio demo``: check the flags, then run the demo."""
+    url = None if args.url is None else websocket_url("--url", args.url)
+    api_key = demo_api_key(args.api_key, url)
+    if not args.model.strip():
+        raise UsageError("--model", "the model name is empty")
+    try:
+        with trio.fail_after(args.timeout):
+            await demo(
+                url=url,
+                api_key=api_key,
+                model=args.model,
+                wav_path=args.out or None,
+                fast=args.fast,
+            )
+    except trio.TooSlowError:
+        shown = f"{args.timeout:g}"
+        raise CommandFailed(
+            f"gave up after {shown} s (--timeout {shown}) before the conversation ended"
+        ) from None

@@ -7,7 +7,9 @@ status:
 
 ====  ============================================================
  2    a usage error: a bad flag value, a file that cannot be read or
-      written, a malformed scenario (`UsageError`, and argparse's own)
+      written, a port that cannot be listened on, a malformed scenario
+      (`UsageError`, and argparse's own), a key or header value that
+      HTTP cannot carry (`InvalidHeaderError`)
  1    a failure while running: connection refused or broken, a
       rejection, a timeout, the server's error (`RealtimeError`,
       `OSError`, `trio.TooSlowError`, `CommandFailed`)
@@ -15,7 +17,8 @@ status:
 ====  ============================================================
 
 Anything else is a bug of realtime_trio, and keeps its traceback so that it
-can be reported. Subcommands raise `UsageError` with the *flag* the user
+can be reported; so does `RealtimeInternalError`, which is the library
+saying so. Subcommands raise `UsageError` with the *flag* the user
 typed (``--out``), never the Python argument it became (``out_path``).
 """
 
@@ -27,7 +30,8 @@ from typing import NoReturn
 
 import trio
 
-from .._core.errors import RealtimeError
+from .._core.errors import RealtimeError, RealtimeInternalError
+from .._core.headers import InvalidHeaderError
 
 USAGE: int = 2
 FAILURE: int = 1
@@ -69,28 +73,35 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, trio.TooSlowError) and not str(exc):
         return "timed out"
-    if isinstance(exc, UsageError | CommandFailed):
+    if isinstance(exc, UsageError | CommandFailed | InvalidHeaderError):
         return str(exc)
     text = str(exc) or "no details"
     return f"{type(exc).__name__}: {text}"
 
 
-def exit_status(command: str, exc: BaseException) -> int | None:
+def exit_status(command: str | None, exc: BaseException) -> int | None:
     """Print the one line for ``exc`` and return the exit status; None for a bug.
 
     An exception group (a subcommand's own nursery) is judged by its leaves:
     Ctrl-C anywhere wins, then a usage error, then the first failure.
+
+    Args:
+        command: The subcommand, or None before one is known.
+        exc: What the command raised.
     """
+    prefix = f"realtime-trio {command}" if command else "realtime-trio"
     leaves = [leaf for leaf in _leaves(exc) if not isinstance(leaf, trio.Cancelled)]
     if not leaves or any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
-        print(f"realtime-trio {command}: interrupted", file=sys.stderr)
+        print(f"{prefix}: interrupted", file=sys.stderr)
         return INTERRUPTED
+    if any(isinstance(leaf, RealtimeInternalError) for leaf in leaves):
+        return None
     for leaf in leaves:
-        if isinstance(leaf, UsageError):
-            print(f"realtime-trio {command}: {_describe(leaf)}", file=sys.stderr)
+        if isinstance(leaf, UsageError | InvalidHeaderError):
+            print(f"{prefix}: {_describe(leaf)}", file=sys.stderr)
             return USAGE
     expected = RealtimeError | OSError | trio.TooSlowError | CommandFailed
     if all(isinstance(leaf, expected) for leaf in leaves):
-        print(f"realtime-trio {command}: {_describe(leaves[0])}", file=sys.stderr)
+        print(f"{prefix}: {_describe(leaves[0])}", file=sys.stderr)
         return FAILURE
     return None

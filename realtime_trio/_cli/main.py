@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import trio
 
 from .._version import __version__
-from .errors import ArgumentParser, exit_status
+from .errors import INTERRUPTED, ArgumentParser, exit_status
 
 Runner = Callable[[argparse.Namespace], Awaitable[None]]
 
@@ -58,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt as exc:  # Ctrl-C while the subcommands load
+        return exit_status(None, exc) or INTERRUPTED
+    args = parser.parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(
         level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s"

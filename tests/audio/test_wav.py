@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -209,6 +212,44 @@ def test_writer_does_not_mask_the_body_exception() -> None:
         body()
     assert writers[0].closed
     assert read_wav(io.BytesIO(buf.getvalue())).pcm == b""
+
+
+@pytest.mark.parametrize("where", ["missing directory", "a directory"])
+def test_writer_to_an_unwritable_path_raises_and_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    # wave.open() on such a path leaves a half-built Wave_write, whose __del__
+    # prints "Exception ignored in Wave_write.__del__": catch that here.
+    unraisable: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    target = (
+        tmp_path / "missing" / "x.wav" if where == "missing directory" else tmp_path
+    )
+    with pytest.raises(OSError, match=str(target.name)) as excinfo:
+        WavWriter(target, 24000)
+    del excinfo
+    gc.collect()
+    assert unraisable == []
+
+
+def test_writer_to_an_unwritable_path_prints_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "x.wav"
+    script = (
+        "import sys\n"
+        "from realtime_trio._audio.wav import WavWriter\n"
+        "try:\n"
+        "    WavWriter(sys.argv[1], 24000)\n"
+        "except OSError as exc:\n"
+        "    print(type(exc).__name__)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "FileNotFoundError\n", "")
 
 
 def test_writer_rejects_bad_rates() -> None:
