@@ -55,6 +55,14 @@ class CommandFailed(Exception):
     """A failure the command has already put into words: exit status 1."""
 
 
+class Exit(Exception):
+    """End the command with ``status``, having said all there is to say already."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (with the flag) and exit status 2."""
 
@@ -91,6 +99,8 @@ def exit_status(command: str | None, exc: BaseException) -> int | None:
     """
     prefix = f"realtime-trio {command}" if command else "realtime-trio"
     leaves = [leaf for leaf in _leaves(exc) if not isinstance(leaf, trio.Cancelled)]
+    if len(leaves) == 1 and isinstance(leaves[0], Exit):
+        return leaves[0].status
     if not leaves or any(isinstance(leaf, KeyboardInterrupt) for leaf in leaves):
         print(f"{prefix}: interrupted", file=sys.stderr)
         return INTERRUPTED

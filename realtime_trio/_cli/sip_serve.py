@@ -37,7 +37,7 @@ from .._sip.call import CallHandler, Decider
 from .._sip.options import SIP_SERVER_DEFAULTS, SipServerOptions
 from .._sip.server import SipCallServer
 from .._webhooks.signature import InvalidSecretError
-from .errors import UsageError
+from .errors import INTERRUPTED, Exit, UsageError
 from .sip_demo import DEMO_INSTRUCTIONS, demo_session, make_demo_handler
 
 
@@ -249,6 +249,7 @@ async def run_sip_serve(
     # The signal receiver goes in first: once the URL is printed, Ctrl-C
     # (or SIGTERM) always means "shut down cleanly". The nursery is hidden:
     # one exception comes out (OSError for a port in use, told in one line).
+    interrupted = False
     with _shutdown_signals() as signals:
         async with open_hidden_nursery() as nursery:
             await nursery.start(server.serve)
@@ -263,8 +264,13 @@ async def run_sip_serve(
                         file=sys.stderr,
                         flush=True,
                     )
+                    interrupted = signum == signal.SIGINT
                     break
             await server.aclose()
+    if interrupted:
+        # Ctrl-C ends every command with 130 (SIGTERM, a service manager's
+        # stop, is a normal end: 0), after the clean shutdown above.
+        raise Exit(INTERRUPTED)
 
 
 def _shutdown_signals() -> Any:
