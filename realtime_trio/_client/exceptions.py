@@ -1,6 +1,6 @@
 """Connection errors (they inherit trio's resource errors, so this module imports trio).
 
-The whole tree, with the core errors of ``_errors.py``::
+The whole tree, with the core errors of ``_core/errors.py``::
 
     RealtimeError
     ├── ProtocolError
@@ -45,7 +45,9 @@ class ConnectionRejected(HandshakeError):
     Attributes:
         status_code: The HTTP status (401 bad key, 403, 404 ``call_id_not_found``, 429...).
         headers: The response headers (name, value) as text.
-        body: The response body (bytes, possibly empty).
+        body: The response body (bytes, possibly empty): at most its first
+            64 KiB, the rest is never read.
+        body_truncated: Whether ``body`` is only the start of a longer body.
     """
 
     def __init__(
@@ -54,14 +56,21 @@ class ConnectionRejected(HandshakeError):
         *,
         headers: tuple[tuple[str, str], ...] = (),
         body: bytes = b"",
+        body_truncated: bool = False,
     ) -> None:
         self.status_code = status_code
         self.headers = headers
         self.body = body
+        self.body_truncated = body_truncated
         detail = self.error_message
         super().__init__(
             f"connection rejected with HTTP {status_code}"
             + (f" ({self.error_code}): {detail}" if detail else "")
+            + (
+                f" (body truncated to its first {len(body)} bytes)"
+                if body_truncated
+                else ""
+            )
         )
 
     @property

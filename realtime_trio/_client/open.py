@@ -93,6 +93,10 @@ async def open_realtime(
             that message as its answer raises `RemoteProtocolError`.
 
     Raises:
+        InvalidHeaderError: the API key, ``safety_identifier`` or a header of
+            ``headers`` cannot be sent (a trailing newline, a control
+            character...), before any connection; the message says what is
+            wrong and never shows the value. It is also a `ValueError`.
         ValueError: bad arguments (both or neither of model/call_id, no API key...).
         HandshakeError: `ConnectionRejected` (HTTP 401, 404 ``call_id_not_found``...),
             `ConnectTimeout`, or a network error.

@@ -120,6 +120,8 @@ class ConnectionSettings:
         """The settings of the filled ``options`` of one call.
 
         Raises:
+            InvalidHeaderError: the API key, the safety identifier or a
+                header cannot be sent (the message never shows the value).
             ValueError: both or neither of ``model`` / ``call_id``, no API key,
                 a bad URL or header, a negative buffer size.
         """
@@ -127,6 +129,7 @@ class ConnectionSettings:
             model=options["model"],
             call_id=options["call_id"],
             api_key=_api_key(options["api_key"]),
+            api_key_from_env=options["api_key"] is None,
             url=options["url"],
             safety_identifier=options["safety_identifier"],
             headers=options["headers"],

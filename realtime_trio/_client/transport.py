@@ -7,6 +7,7 @@ handshake become ours.
 from __future__ import annotations
 
 import contextlib
+import re
 import ssl
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -15,6 +16,7 @@ from typing import Final
 import attrs
 import trio
 
+from .._core.headers import check_header_name, check_header_value
 from .._version import __version__
 from .exceptions import ConnectionRejected, HandshakeError
 from .wsclient import WebSocketClient, WebSocketClosed, WebSocketRejected
@@ -59,13 +61,19 @@ def build_handshake(
     url: str | None,
     safety_identifier: str | None,
     headers: Mapping[str, str] | None,
+    api_key_from_env: bool = False,
 ) -> Handshake:
     """Build the URL and headers of the upgrade request.
 
     Exactly one of ``model`` / ``call_id`` goes into the query string, after any
-    query the ``url`` already has.
+    query the ``url`` already has. Every header is checked here, before any
+    connection: sent as is, a bad one makes h11 raise an error that quotes
+    it, API key included. ``api_key_from_env`` says the key came from
+    ``OPENAI_API_KEY`` (the message then says so).
 
     Raises:
+        InvalidHeaderError: the API key, the safety identifier or an extra
+            header cannot be sent (the message never shows the value).
         ValueError: bad arguments (both or neither of model/call_id, a URL that
             is not ws:// or wss://, the retired ``OpenAI-Beta`` header).
     """
@@ -88,6 +96,15 @@ def build_handshake(
         (parsed.scheme, parsed.netloc, path, query_text, "")
     )
 
+    check_header_value(
+        "Authorization",
+        api_key,
+        what="the API key (OPENAI_API_KEY)" if api_key_from_env else "the API key",
+    )
+    if safety_identifier is not None:
+        check_header_value(
+            "OpenAI-Safety-Identifier", safety_identifier, what="the safety identifier"
+        )
     out: list[tuple[str, str]] = [
         ("Authorization", f"Bearer {api_key}"),
         ("User-Agent", f"realtime_trio/{__version__}"),
@@ -95,6 +112,8 @@ def build_handshake(
     if safety_identifier is not None:
         out.append(("OpenAI-Safety-Identifier", safety_identifier))
     for name, value in (headers or {}).items():
+        check_header_name(name)
+        check_header_value(name, value)
         lowered = name.lower()
         if lowered == "openai-beta":
             raise ValueError(
@@ -120,14 +139,51 @@ def map_handshake_errors(handshake: Handshake) -> Iterator[None]:
         yield
     except WebSocketRejected as exc:
         raise ConnectionRejected(
-            exc.status_code, headers=exc.headers, body=exc.body
+            exc.status_code,
+            headers=exc.headers,
+            body=exc.body,
+            body_truncated=exc.body_truncated,
         ) from None
     except WebSocketClosed as exc:
-        raise HandshakeError(
-            f"{handshake.url} closed the connection during the handshake ({exc.reason})"
-        ) from exc
+        detail = exc.reason.reason or ""
+        if exc.reason.code == 1002:
+            # We hung up: what the server sent is not an HTTP/WebSocket answer.
+            message = f"{handshake.url} sent a malformed handshake answer: " + (
+                detail.removeprefix("malformed handshake: ")
+            )
+        else:
+            message = f"{handshake.url} closed the connection during the handshake"
+        raise HandshakeError(message) from exc
     except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-        raise HandshakeError(f"could not connect to {handshake.url}: {exc}") from exc
+        raise HandshakeError(
+            f"could not connect to {handshake.url}: {failure_reason(exc)}"
+        ) from exc
+
+
+_SSL_DECORATION = re.compile(r"^\[SSL(: [A-Z0-9_]+)?\] |\s*\(_ssl\.c:\d+\)$")
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why ``exc`` happened, in words, from it or its causes.
+
+    trio's ``BrokenResourceError`` of a failed TLS handshake has no message:
+    the reason (``certificate verify failed: ...``, ``IP address
+    mismatch...``, ``wrong version number``) is in its ``__cause__``. A TLS
+    error anywhere in the chain wins; otherwise the first message.
+    """
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for link in chain:
+        if isinstance(link, ssl.SSLError):
+            text = _SSL_DECORATION.sub("", str(link)) or type(link).__name__
+            return f"TLS error: {text}"
+    for link in chain:
+        if str(link):
+            return str(link)
+    return type(exc).__name__
 
 
 async def open_websocket(

@@ -39,6 +39,10 @@ from .._core.ws_frames import Close, FrameError, FrameReader, Ping
 #: The end of an HTTP response head (h11 accepts bare line feeds too).
 _HEAD_END = re.compile(rb"\n\r?\n")
 _MAX_HEAD_SIZE = 64 * 2**10
+#: How much of a rejection's body is kept: an error answer is a few hundred
+#: bytes of JSON; a hostile or broken server may send gigabytes, which are
+#: never read.
+MAX_REJECTION_BODY = 64 * 2**10
 
 
 class WebSocketClosed(Exception):
@@ -50,19 +54,40 @@ class WebSocketClosed(Exception):
 
 
 class WebSocketRejected(Exception):
-    """The server answered the upgrade with an HTTP error."""
+    """The server answered the upgrade with an HTTP error.
+
+    ``body`` is at most `MAX_REJECTION_BODY` bytes; ``body_truncated`` says
+    the server had more to send.
+    """
 
     def __init__(
-        self, status_code: int, headers: tuple[tuple[str, str], ...], body: bytes
+        self,
+        status_code: int,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes,
+        *,
+        body_truncated: bool = False,
     ) -> None:
         super().__init__(f"HTTP {status_code}")
         self.status_code = status_code
         self.headers = headers
         self.body = body
+        self.body_truncated = body_truncated
 
 
 class WebSocketClient:
     """One client WebSocket over a trio stream (see the module docstring)."""
+
+    __slots__ = (
+        "_closed_event",
+        "_pending",
+        "_reader",
+        "_receive_buffer_size",
+        "_stream",
+        "_write_lock",
+        "_ws",
+        "closed",
+    )
 
     def __init__(
         self,
@@ -98,7 +123,9 @@ class WebSocketClient:
         """Run the opening handshake over ``stream``.
 
         Raises:
-            WebSocketRejected: the server answered with an HTTP error.
+            WebSocketRejected: the server answered with an HTTP error (with
+                at most `MAX_REJECTION_BODY` bytes of its body: the rest is
+                not read).
             WebSocketClosed: the stream ended or the handshake was malformed.
         """
         ws = WSConnection(ConnectionType.CLIENT)
@@ -154,6 +181,13 @@ class WebSocketClient:
                     if not event.has_body:
                         raise WebSocketRejected(status, reject_headers, b"")
                 elif isinstance(event, RejectData):
+                    room = MAX_REJECTION_BODY - len(body)
+                    if len(event.data) > room:
+                        # Stop reading: the caller closes the stream.
+                        body += event.data[:room]
+                        raise WebSocketRejected(
+                            status, reject_headers, bytes(body), body_truncated=True
+                        )
                     body += event.data
                     if event.body_finished:
                         raise WebSocketRejected(status, reject_headers, bytes(body))

@@ -9,7 +9,8 @@ what is wrong and where, and never contains the value.
 
 The rule is RFC 9110's field-value as h11 enforces it: visible ASCII, spaces
 and tabs inside (not at either end), and bytes 0x80-0xFF (Latin-1
-``obs-text``); no control characters (CR, LF, NUL...).
+``obs-text``); no control characters (CR, LF, NUL...). `check_header_name`
+checks a header's name (an RFC 9110 token), which is no secret and is shown.
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from .errors import RealtimeError
 _VALID = re.compile(
     r"[\x21-\x7e\x80-\xff]([\x20-\x7e\x80-\xff\t]*[\x21-\x7e\x80-\xff])?"
 )
+#: RFC 9110's token, the rule for a header's name (h11's too).
+_TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
 
 
 class InvalidHeaderError(RealtimeError, ValueError):
     """A header value (API key, safety identifier, extra header) that cannot be sent.
 
-    Raised before connecting. The message names the header and the problem
+    Also raised for a header name that is not an HTTP token. Raised before
+    connecting. The message names the header and the problem
     (a line break at the end, a control character, a character outside
     Latin-1...) and its position, never the value: for the API key that
     would be the secret.
@@ -83,3 +87,21 @@ def check_header_value(header: str, value: str, *, what: str | None = None) -> s
         return value
     name = what if what is not None else f"the value of header {header}"
     raise InvalidHeaderError(header, f"{name} cannot be sent: {_problem(value)}")
+
+
+def check_header_name(name: str) -> str:
+    """Return ``name`` if it can be sent as a header's name; else raise.
+
+    A name is no secret: the message quotes it.
+
+    Raises:
+        InvalidHeaderError: the name is not an RFC 9110 token (empty, or with
+            a space, a colon, a line break, a non-ASCII character...).
+    """
+    if _TOKEN.fullmatch(name):
+        return name
+    raise InvalidHeaderError(
+        name,
+        f"the header name {name!r} cannot be sent: a header name is letters, "
+        "digits and !#$%&'*+-.^_`|~ only",
+    )

@@ -15,7 +15,7 @@ Sans-IO: `api_error` turns a status and a body into the right exception;
 
 A header value that cannot go on the wire (an API key with a trailing
 newline...) is refused before any request with
-``realtime_trio._core.headers.InvalidHeaderError``.
+`realtime_trio.InvalidHeaderError`.
 """
 
 from __future__ import annotations

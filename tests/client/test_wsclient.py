@@ -18,6 +18,7 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Event, Pong, Request
 
 from realtime_trio._client.wsclient import (
+    MAX_REJECTION_BODY,
     WebSocketClient,
     WebSocketClosed,
     WebSocketRejected,
@@ -221,6 +222,27 @@ async def test_a_rejection_without_a_body() -> None:
     error = await refusal(script)
     assert isinstance(error, WebSocketRejected)
     assert (error.status_code, error.body) == (401, b"")
+
+
+@pytest.mark.parametrize(
+    ("size", "truncated"),
+    [(MAX_REJECTION_BODY, False), (MAX_REJECTION_BODY + 1, True)],
+)
+async def test_a_rejection_body_is_kept_up_to_the_cap(
+    size: int, truncated: bool
+) -> None:
+    body = bytes(i % 251 for i in range(size))
+
+    async def script(server: RawServer) -> None:
+        await server.read_request()
+        head = f"HTTP/1.1 403 Forbidden\r\nContent-Length: {size}\r\n\r\n"
+        await server.stream.send_all(head.encode() + body)
+
+    error = await refusal(script)
+    assert isinstance(error, WebSocketRejected)
+    assert error.status_code == 403
+    assert error.body == body[:MAX_REJECTION_BODY]
+    assert error.body_truncated is truncated
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from realtime_trio import RealtimeError
-from realtime_trio._core.headers import InvalidHeaderError, check_header_value
+from realtime_trio._core.headers import (
+    InvalidHeaderError,
+    check_header_name,
+    check_header_value,
+)
 
 KEY = "sk-proj-abcDEF123_secret"
 
@@ -70,3 +74,32 @@ def test_agrees_with_h11(value: str) -> None:
         assert h11_ok
     if any(c in value for c in "\r\n\x00"):
         assert not ours
+
+
+@pytest.mark.parametrize("name", ["X-Trace", "user-agent", "A1!#$%&'*+.^_`|~-"])
+def test_good_names_pass_unchanged(name: str) -> None:
+    assert check_header_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "X Trace", "X-Trace:", "X-Trace\n", "X-Tr\xe4ce"])
+def test_bad_names_are_refused_and_shown(name: str) -> None:
+    with pytest.raises(InvalidHeaderError) as info:
+        check_header_name(name)
+    assert info.value.header == name
+    assert str(info.value).startswith(f"the header name {name!r} cannot be sent")
+
+
+@given(st.text(st.characters(max_codepoint=0x7F), max_size=12) | st.text(max_size=6))
+def test_names_agree_with_h11(name: str) -> None:
+    try:
+        raw = name.encode("latin-1")
+        h11.Request(method="GET", target="/", headers=[("Host", "x"), (raw, "1")])
+        h11_ok = True
+    except (UnicodeEncodeError, h11.LocalProtocolError):
+        h11_ok = False
+    try:
+        check_header_name(name)
+        ours = True
+    except InvalidHeaderError:
+        ours = False
+    assert ours == h11_ok

@@ -1,0 +1,327 @@
+"""`open_realtime` against servers that misbehave, on real sockets on 127.0.0.1.
+
+Each test starts its own raw TCP (or TLS) server and stops it. Whatever the
+server does (never answers, answers garbage, a bad upgrade, a head or a
+rejection body without end, a certificate that does not verify), opening
+raises one typed `HandshakeError` promptly (every test runs under
+``trio.fail_after``), never an exception group, and reads a bounded amount.
+"""
+
+from __future__ import annotations
+
+import functools
+import ssl
+import tracemalloc
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import pytest
+import trio
+import trustme
+
+from realtime_trio import (
+    ConnectionRejected,
+    ConnectTimeout,
+    HandshakeError,
+    RealtimeError,
+    open_realtime,
+)
+from realtime_trio._client.wsclient import MAX_REJECTION_BODY
+
+KEY = "sk-test-hostile-0123456789"
+#: A test fails rather than hangs.
+DEADLINE = 15
+
+Handler = Callable[[trio.abc.Stream], Awaitable[None]]
+
+
+@asynccontextmanager
+async def serving(
+    handler: Handler, *, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[int]:
+    """Serve ``handler`` on 127.0.0.1 (over TLS with ``tls``); yield the port."""
+
+    async def serve(stream: trio.abc.Stream) -> None:
+        try:
+            await handler(stream)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the client hung up on us, as it should
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    async with trio.open_nursery() as nursery:
+        if tls is None:
+            listeners = await nursery.start(
+                functools.partial(trio.serve_tcp, serve, 0, host="127.0.0.1")
+            )
+            port = listeners[0].socket.getsockname()[1]
+        else:
+            listeners = await nursery.start(
+                functools.partial(
+                    trio.serve_ssl_over_tcp, serve, 0, tls, host="127.0.0.1"
+                )
+            )
+            port = listeners[0].transport_listener.socket.getsockname()[1]
+        try:
+            yield port
+        finally:
+            nursery.cancel_scope.cancel()
+
+
+async def read_head(stream: trio.abc.Stream) -> bytes:
+    """The client's upgrade request (up to its blank line)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = await stream.receive_some(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+async def failure(url: str, **options: Any) -> HandshakeError:
+    """Open against ``url``: the `HandshakeError` it raises (never a group)."""
+    options.setdefault("connect_timeout", 10)
+    with pytest.raises(RealtimeError) as info:
+        async with open_realtime(model="gpt-realtime", api_key=KEY, url=url, **options):
+            pytest.fail("connected")  # pragma: no cover
+    error = info.value
+    assert isinstance(error, HandshakeError)
+    assert KEY not in str(error)
+    return error
+
+
+@contextmanager
+def peak_memory() -> Iterator[list[int]]:
+    """Measure the peak of traced allocations within the block (in ``[0]`` after)."""
+    out: list[int] = []
+    tracemalloc.start()
+    try:
+        yield out
+        out.append(tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()
+
+
+# --- no answer, a bad answer ------------------------------------------------------
+
+
+async def test_a_server_that_never_answers_times_out() -> None:
+    async def handler(stream: trio.abc.Stream) -> None:
+        await read_head(stream)
+        await trio.sleep_forever()
+
+    with trio.fail_after(DEADLINE):
+        async with serving(handler) as port:
+            start = trio.current_time()
+            error = await failure(f"ws://127.0.0.1:{port}/v1", connect_timeout=0.5)
+            elapsed = trio.current_time() - start
+    assert isinstance(error, ConnectTimeout)
+    assert 0.5 <= elapsed < 3
+
+
+async def test_a_bad_sec_websocket_accept_is_refused() -> None:
+    async def handler(stream: trio.abc.Stream) -> None:
+        await read_head(stream)
+        await stream.send_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+        await trio.sleep_forever()
+
+    with trio.fail_after(DEADLINE):
+        async with serving(handler) as port:
+            error = await failure(f"ws://127.0.0.1:{port}/v1")
+    assert not isinstance(error, ConnectTimeout)
+    assert "sent a malformed handshake answer: Bad accept token" in str(error)
+
+
+GARBAGE = bytes(range(256)).replace(b"\n", b"") * 8
+
+
+@pytest.mark.parametrize(
+    ("answer", "then_close", "match"),
+    [
+        (GARBAGE + b"\r\n\r\n", False, "sent a malformed handshake answer"),
+        (GARBAGE, True, "during the handshake"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", False, "sent a malformed handshake answer"),
+        (
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: webs",
+            True,
+            "closed the connection during the handshake",
+        ),
+        (b"", True, "during the handshake"),
+    ],
+    ids=[
+        "garbage",
+        "garbage-then-close",
+        "not-http",
+        "closed-mid-head",
+        "closed-at-once",
+    ],
+)
+async def test_garbage_or_a_cut_head_is_refused(
+    answer: bytes, then_close: bool, match: str
+) -> None:
+    async def handler(stream: trio.abc.Stream) -> None:
+        await read_head(stream)
+        await stream.send_all(answer)
+        if not then_close:
+            await trio.sleep_forever()
+
+    with trio.fail_after(DEADLINE):
+        async with serving(handler) as port:
+            error = await failure(f"ws://127.0.0.1:{port}/v1")
+    assert not isinstance(error, ConnectTimeout)
+    assert match in str(error)
+
+
+async def test_an_endless_header_line_is_bounded() -> None:
+    sent = 0
+
+    async def handler(stream: trio.abc.Stream) -> None:
+        nonlocal sent
+        await read_head(stream)
+        await stream.send_all(b"HTTP/1.1 101 Switching Protocols\r\nX-Pad: ")
+        chunk = b"a" * 65536
+        while sent < 50 * 2**20:
+            await stream.send_all(chunk)
+            sent += len(chunk)
+
+    with trio.fail_after(DEADLINE):
+        async with serving(handler) as port:
+            with peak_memory() as peak:
+                error = await failure(f"ws://127.0.0.1:{port}/v1")
+    assert not isinstance(error, ConnectTimeout)
+    assert "sent a malformed handshake answer: response head too large" in str(error)
+    assert peak[0] < 4 * 2**20
+    assert sent < 50 * 2**20  # the client stopped reading and hung up
+
+
+# --- rejections -------------------------------------------------------------------
+
+BODY_SIZE = 50 * 2**20
+
+
+def chunked(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked", "until-close"])
+async def test_a_huge_rejection_body_is_truncated(framing: str) -> None:
+    sent = 0
+    piece = b'{"error": {"message": "go away"}}'.ljust(65536, b" ")
+
+    async def handler(stream: trio.abc.Stream) -> None:
+        nonlocal sent
+        await read_head(stream)
+        head = b"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\n"
+        if framing == "content-length":
+            head += b"Content-Length: %d\r\n" % BODY_SIZE
+        elif framing == "chunked":
+            head += b"Transfer-Encoding: chunked\r\n"
+        else:
+            head += b"Connection: close\r\n"
+        await stream.send_all(head + b"\r\n")
+        data = chunked(piece) if framing == "chunked" else piece
+        while sent < BODY_SIZE:
+            await stream.send_all(data)
+            sent += len(piece)
+
+    with trio.fail_after(DEADLINE):
+        async with serving(handler) as port:
+            with peak_memory() as peak:
+                error = await failure(f"ws://127.0.0.1:{port}/v1")
+    assert isinstance(error, ConnectionRejected)
+    assert error.status_code == 403
+    assert error.body_truncated
+    assert len(error.body) == MAX_REJECTION_BODY
+    assert error.body.startswith(b'{"error": {"message": "go away"}}')
+    assert "truncated" in str(error)
+    assert ("content-type", "application/json") in error.headers
+    assert peak[0] < 4 * 2**20
+    assert sent < BODY_SIZE  # the client stopped reading and hung up
+
+
+async def test_a_small_rejection_body_is_whole() -> None:
+    body = b'{"error": {"code": "invalid_api_key", "message": "Incorrect API key"}}'
+
+    async def handler(stream: trio.abc.Stream) -> None:
+        await read_head(stream)
+        await stream.send_all(
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: %d\r\n\r\n%s"
+            % (len(body), body)
+        )
+        await trio.sleep_forever()
+
+    with trio.fail_after(DEADLINE):
+        async with serving(handler) as port:
+            error = await failure(f"ws://127.0.0.1:{port}/v1")
+    assert isinstance(error, ConnectionRejected)
+    assert (error.status_code, error.body, error.body_truncated) == (401, body, False)
+    assert "truncated" not in str(error)
+    assert error.error_code == "invalid_api_key"
+
+
+# --- TLS --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def server_context(ca: trustme.CA, *names: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names).configure_cert(context)
+    return context
+
+
+async def tls_handler(stream: trio.abc.Stream) -> None:
+    assert isinstance(stream, trio.SSLStream)
+    await stream.do_handshake()  # fails: the client refuses the certificate
+    await trio.sleep_forever()  # pragma: no cover
+
+
+async def test_an_untrusted_certificate_says_so(ca: trustme.CA) -> None:
+    # The client's default context (the system's trust store) does not trust ca.
+    with trio.fail_after(DEADLINE):
+        async with serving(tls_handler, tls=server_context(ca, "127.0.0.1")) as port:
+            error = await failure(f"wss://127.0.0.1:{port}/v1")
+    assert not isinstance(error, ConnectTimeout)
+    assert "certificate verify failed" in str(error)
+    assert "TLS error" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("host", "mismatch"),
+    [("127.0.0.1", "IP address mismatch"), ("localhost", "Hostname mismatch")],
+)
+async def test_a_certificate_for_another_name_says_so(
+    ca: trustme.CA, host: str, mismatch: str
+) -> None:
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with trio.fail_after(DEADLINE):
+        async with serving(
+            tls_handler, tls=server_context(ca, "other.example")
+        ) as port:
+            error = await failure(f"wss://{host}:{port}/v1", ssl_context=client_context)
+    assert not isinstance(error, ConnectTimeout)
+    assert "certificate verify failed" in str(error)
+    assert mismatch in str(error)
+
+
+async def test_a_server_that_does_not_speak_tls_says_so() -> None:
+    async def handler(stream: trio.abc.Stream) -> None:
+        await stream.receive_some(65536)  # a TLS ClientHello
+        await stream.send_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await trio.sleep_forever()
+
+    with trio.fail_after(DEADLINE):
+        async with serving(handler) as port:
+            error = await failure(f"wss://127.0.0.1:{port}/v1")
+    assert not isinstance(error, ConnectTimeout)
+    assert "TLS error" in str(error)
