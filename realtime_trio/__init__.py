@@ -14,6 +14,20 @@ from typing import TYPE_CHECKING, Any
 from . import audio as audio
 from . import events as events
 from . import webhooks as webhooks
+from ._agent.conversation import ConversationStatistics as ConversationStatistics
+from ._agent.conversation import RealtimeConversation as RealtimeConversation
+from ._agent.conversation import open_conversation as open_conversation
+from ._agent.records import Interruption as Interruption
+from ._agent.records import ItemState as ItemState
+from ._agent.records import ResponseState as ResponseState
+from ._agent.records import TranscriptionTotals as TranscriptionTotals
+from ._agent.records import UsageTotals as UsageTotals
+from ._agent.state import ConversationState as ConversationState
+from ._agent.tools import ToolFunction as ToolFunction
+from ._agent.tools import function_tool as function_tool
+from ._agent.tracker import AudioSink as AudioSink
+from ._agent.tracker import PlaybackStatistics as PlaybackStatistics
+from ._agent.tracker import PlaybackTracker as PlaybackTracker
 from ._client.audio_input import AudioSender as AudioSender
 from ._client.connection import ConnectionStatistics as ConnectionStatistics
 from ._client.connection import RealtimeConnection as RealtimeConnection
@@ -34,6 +48,7 @@ from ._core.errors import ProtocolError as ProtocolError
 from ._core.errors import RealtimeError as RealtimeError
 from ._core.errors import RealtimeInternalError as RealtimeInternalError
 from ._core.errors import RemoteProtocolError as RemoteProtocolError
+from ._core.headers import InvalidHeaderError as InvalidHeaderError
 from ._core.invalid import InvalidEvent as InvalidEvent
 from ._core.invalid import ReceivedEvent as ReceivedEvent
 from ._core.record import Record as Record
@@ -51,6 +66,7 @@ from ._version import __version__ as __version__
 
 __all__ = [
     "AudioSender",
+    "AudioSink",
     "CallEnded",
     "ClientEvent",
     "CloseReason",
@@ -59,24 +75,36 @@ __all__ = [
     "ConnectionClosed",
     "ConnectionRejected",
     "ConnectionStatistics",
+    "ConversationState",
+    "ConversationStatistics",
     "EventCodec",
     "HandshakeError",
+    "Interruption",
     "InvalidEvent",
+    "InvalidHeaderError",
+    "ItemState",
     "LocalProtocolError",
     "MessageRecorder",
+    "PlaybackStatistics",
+    "PlaybackTracker",
     "ProtocolError",
     "RealtimeConnection",
+    "RealtimeConversation",
     "RealtimeError",
     "RealtimeInternalError",
     "ReceivedEvent",
     "Record",
     "RemoteProtocolError",
+    "ResponseState",
     "ServerError",
     "ServerEvent",
     "SessionConfig",
+    "ToolFunction",
+    "TranscriptionTotals",
     "UNSET",
     "UnknownEvent",
     "UnsetType",
+    "UsageTotals",
     "__version__",
     "audio",
     "calls",
@@ -84,6 +112,8 @@ __all__ = [
     "dump_event",
     "encode_event",
     "events",
+    "function_tool",
+    "open_conversation",
     "open_realtime",
     "parse_event",
     "webhooks",

@@ -3,14 +3,16 @@
 With no API key the demo starts the built-in simulator in this process (at
 real-time pace) and talks to it; with ``--url``/``--api-key`` (or
 ``OPENAI_API_KEY``) the same script talks to the real API. Either way it goes
-through the public API only: `open_realtime`, the event stream, `send_audio`
-and the correlated helpers.
+through the public API only: `open_realtime`, `send_audio`, and the
+conversation layer (`open_conversation` with a `function_tool`), which runs
+the tool call and asks for the answer.
 
 The script: configure the session (server VAD, input transcription, one
 function tool), stream a spoken question at real-time pace, let voice
-activity detection take the turn, answer the model's tool call, receive the
-spoken answer with its transcript, write the assistant audio to a WAV file,
-and print a transcript and a latency table.
+activity detection take the turn, let the conversation layer answer the
+model's tool call and ask for the answer, receive the spoken answer with its
+transcript, write the assistant audio to a WAV file, and print a transcript
+and a latency table (``demo_report.py``).
 
 The question is synthetic audio (the simulator's voice: tones shaped like
 speech, not speech), and so is the simulator's answer; the demo says so.
@@ -27,7 +29,6 @@ from __future__ import annotations
 import argparse
 import functools
 import ipaddress
-import json
 import os
 import sys
 import urllib.parse
@@ -35,11 +36,10 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any, TextIO
 
-import attrs
 import trio
 
-from .. import events
-from .._audio.b64 import decode_audio
+from .._agent.conversation import open_conversation
+from .._agent.tools import function_tool
 from .._audio.formats import PCM16_24K, duration_ms
 from .._audio.wav import WavWriter
 from .._client.connection import RealtimeConnection
@@ -53,10 +53,10 @@ from .._core.session_models import (
     AudioInput,
     AudioOutput,
     AudioTranscription,
-    FunctionTool,
     ServerVad,
     SessionConfig,
 )
+from .demo_report import SYNTHETIC, DemoResult, Timeline, print_report, watch
 from .errors import CommandFailed, UsageError
 from .flags import positive_seconds, websocket_url
 
@@ -65,32 +65,29 @@ ANSWER = "It is sunny and twenty two degrees in Paris today, a fine day for a wa
 INSTRUCTIONS = (
     "You are a concise voice assistant. Use get_weather for weather questions."
 )
-SYNTHETIC = "synthetic audio (tones shaped like speech, not speech)"
 #: The key sent to a simulator on this machine when the user has none.
 LOCAL_KEY = "sk-local-demo"
 
-WEATHER_TOOL = FunctionTool(
-    name="get_weather",
-    description="Current weather for a city.",
-    parameters={
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
-)
 
+@function_tool
+async def get_weather(city: str) -> dict[str, Any]:
+    """Current weather for a city (the demo's canned forecast; a real app would call a service).
 
-def get_weather(city: str) -> dict[str, Any]:
-    """The demo's tool: a canned forecast (a real app would call a service)."""
+    Args:
+        city: The city's name.
+    """
+    await trio.lowlevel.checkpoint()
     return {"city": city, "condition": "sunny", "temperature_c": 22}
 
 
 def demo_session() -> SessionConfig:
-    """The session the demo configures: audio in and out, server VAD, one tool."""
+    """The session the demo configures: audio in and out, server VAD.
+
+    The conversation layer adds the tool (`get_weather`) to it.
+    """
     return SessionConfig(
         instructions=INSTRUCTIONS,
         output_modalities=("audio",),
-        tools=(WEATHER_TOOL,),
         tool_choice="auto",
         audio=AudioConfig(
             input=AudioInput(
@@ -132,54 +129,6 @@ def spoken_question() -> tuple[bytes, float]:
     return speech + silence(1_500), duration_ms(PCM16_24K, len(speech))
 
 
-@attrs.define
-class Timeline:
-    """When things happened, on the trio clock (seconds)."""
-
-    start: float = 0.0
-    speech_sent: float | None = None
-    speech_started: float | None = None
-    speech_stopped: float | None = None
-    tool_call: float | None = None
-    tool_output_sent: float | None = None
-    first_audio: float | None = None
-    response_done: float | None = None
-
-    def rows(self) -> list[tuple[str, float | None]]:
-        def ms(a: float | None, b: float | None) -> float | None:
-            return None if a is None or b is None else (b - a) * 1000
-
-        return [
-            (
-                "end of speech sent -> speech_stopped",
-                ms(self.speech_sent, self.speech_stopped),
-            ),
-            ("speech_stopped -> tool call", ms(self.speech_stopped, self.tool_call)),
-            (
-                "tool output sent -> first audio",
-                ms(self.tool_output_sent, self.first_audio),
-            ),
-            (
-                "end of speech sent -> first audio",
-                ms(self.speech_sent, self.first_audio),
-            ),
-            ("first audio -> response.done", ms(self.first_audio, self.response_done)),
-        ]
-
-
-@attrs.define
-class DemoResult:
-    """What the conversation produced."""
-
-    user_transcript: str = ""
-    assistant_transcript: str = ""
-    tool_calls: list[tuple[str, str, str]] = attrs.Factory(list)
-    audio_bytes: int = 0
-    timeline: Timeline = attrs.Factory(Timeline)
-    simulated: bool = False
-    """Whether the built-in simulator answered (its voice is synthetic)."""
-
-
 async def _stream_question(
     conn: RealtimeConnection,
     pcm: bytes,
@@ -216,7 +165,10 @@ async def run_conversation(
     say: Callable[[str], None],
     pace: bool = True,
 ) -> DemoResult:
-    """Drive one voice turn with a tool call; return what happened.
+    """Drive one voice turn with a tool call on the conversation layer; return what happened.
+
+    `open_conversation` runs the tool when the model calls it, sends its
+    output and asks for the spoken answer; this loop only watches.
 
     Raises:
         ConnectionBroken: the connection failed (only this: the audio task
@@ -233,86 +185,16 @@ async def run_conversation(
                 _stream_question, conn, pcm, speech_ms, timeline, pace=pace
             )
         )
-        answering = False
-        async for event in conn:
-            now = trio.current_time()
-            match event:
-                case events.InputAudioBufferSpeechStarted(audio_start_ms=ms):
-                    timeline.speech_started = now
-                    say(f"  [vad] speech started at {ms} ms")
-                case events.InputAudioBufferSpeechStopped(audio_end_ms=ms):
-                    timeline.speech_stopped = now
-                    say(f"  [vad] speech stopped at {ms} ms")
-                case events.ConversationItemInputAudioTranscriptionCompleted(
-                    transcript=text
-                ):
-                    result.user_transcript = text
-                    say(f"user: {text}")
-                case events.ResponseFunctionCallArgumentsDone(
-                    name=name, arguments=arguments, call_id=call_id
-                ):
-                    timeline.tool_call = now
-                    args = json.loads(arguments) if arguments else {}
-                    output = json.dumps(
-                        get_weather(**args)
-                        if name == "get_weather"
-                        else {"error": "unknown tool"}
-                    )
-                    result.tool_calls.append((name, arguments, output))
-                    say(f"  [tool] {name}({arguments}) -> {output}")
-                    await conn.create_item(
-                        events.FunctionCallOutputItem(call_id=call_id, output=output)
-                    )
-                case events.ResponseDone(response=response) if not answering:
-                    # The tool call's response is done: ask for the spoken answer.
-                    if result.tool_calls:
-                        answering = True
-                        timeline.tool_output_sent = trio.current_time()
-                        await conn.create_response()
-                    else:
-                        say(f"  [response {response.status} without a tool call]")
-                        break
-                case events.ResponseOutputAudioDelta(delta=b64):
-                    if timeline.first_audio is None:
-                        timeline.first_audio = now
-                    audio = decode_audio(b64)
-                    result.audio_bytes += len(audio)
-                    if wav is not None:
-                        wav.write(audio)
-                case events.ResponseOutputAudioTranscriptDone(transcript=text):
-                    result.assistant_transcript = text
-                    say(f"assistant: {text}")
-                case events.ResponseDone(response=response):
-                    timeline.response_done = now
-                    say(f"  [response {response.status}]")
+        async with open_conversation(conn, tools=[get_weather]) as convo:
+            async for event in convo:
+                if watch(event, convo.state, result, wav, say):
                     break
-                case events.ErrorEvent(error=error):
-                    say(f"  [server error {error.code}: {error.message}]")
-        else:
-            raise CommandFailed(
-                "the server closed the connection before the answer was complete"
-            )
+            else:
+                raise CommandFailed(
+                    "the server closed the connection before the answer was complete"
+                )
         nursery.cancel_scope.cancel()
     return result
-
-
-def print_report(result: DemoResult, wav_path: str | None, out: TextIO) -> None:
-    """Print the transcript and the latency table."""
-    seconds = duration_ms(PCM16_24K, result.audio_bytes) / 1000
-    print("", file=out)
-    print("transcript", file=out)
-    print(f"  user:      {result.user_transcript or '(no transcript)'}", file=out)
-    for name, arguments, output in result.tool_calls:
-        print(f"  tool:      {name}({arguments}) -> {output}", file=out)
-    print(f"  assistant: {result.assistant_transcript or '(no transcript)'}", file=out)
-    if wav_path:
-        print(f"\nassistant audio: {seconds:.2f} s written to {wav_path}", file=out)
-        if result.simulated:
-            print(f"  the simulator's voice: {SYNTHETIC}", file=out)
-    print("\nlatency", file=out)
-    for label, value in result.timeline.rows():
-        shown = "-" if value is None else f"{value:8.1f} ms"
-        print(f"  {label:<40} {shown}", file=out)
 
 
 async def demo(
