@@ -1,22 +1,42 @@
-"""The ``realtime-trio simulate`` command (and ``python -m realtime_trio.testing``)."""
+"""The ``realtime-trio simulate`` command (and ``python -m realtime_trio.testing``).
+
+Every user error is found before the simulator listens and told in one line
+naming the flag (`UsageError`, exit status 2; see `realtime_trio._cli.errors`):
+a ``--port`` out of range or in use, a ``--scenario`` or ``--replay`` file
+that cannot be read or is not valid, a WAV file the scenario plays that
+cannot be read. Once it serves, Ctrl-C or SIGTERM stop it cleanly (exit
+status 0).
+
+A long-running simulator keeps no history of its connections (nothing reads
+it): ``history`` and ``keep_ended`` are 0, so its memory stays flat.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
-import sys
-from typing import cast
+import socket
+from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
 
 import trio
 
 from .._core.options import option_names
 from ..testing._model.recording import Replay
-from ..testing._model.scenario import Scenario
-from ..testing._server.options import SIMULATOR_DEFAULTS, SimulatorOptions
-from ..testing._server.simulator import open_simulator
+from ..testing._model.replay_session import ReplaySession
+from ..testing._model.scenario import Scenario, ScenarioError
+from ..testing._server.options import (
+    SIMULATOR_DEFAULTS,
+    SimulatorOptions,
+    session_settings,
+)
+from ..testing._server.run import open_simulator
+from .errors import ArgumentParser, UsageError, exit_status
 
 _DEFAULTS = SIMULATOR_DEFAULTS
+T = TypeVar("T")
 
 
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,24 +120,61 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def simulator_options(args: argparse.Namespace) -> SimulatorOptions:
-    """The simulator options of a parsed ``simulate`` command line.
+    """The simulator options of a parsed ``simulate`` command line, checked.
 
     Every flag stored under an option's name is passed on; ``--scenario``
-    and ``--replay`` name files, which become the ``scenario`` option.
+    and ``--replay`` name files, which become the ``scenario`` option. The
+    simulator keeps no history (see the module docstring).
+
+    Raises:
+        UsageError: A flag's value is not valid, or its file cannot be used.
     """
+    _check_numbers(args)
     given = vars(args)
     options = {
         name: given[name] for name in option_names(SimulatorOptions) if name in given
     }
+    options["history"] = 0
+    options["keep_ended"] = 0
     if args.scenario:
-        options["scenario"] = Scenario.load(args.scenario)
+        options["scenario"] = _load("--scenario", args.scenario, Scenario.load)
     elif args.replay:
-        options["scenario"] = Replay.load(
-            args.replay, unrecorded=args.replay_unrecorded
+        replay = _load(
+            "--replay",
+            args.replay,
+            lambda path: Replay.load(path, unrecorded=args.replay_unrecorded),
         )
+        _load("--replay", args.replay, lambda _: ReplaySession(replay))
+        options["scenario"] = replay
     else:
         options["scenario"] = None
-    return cast(SimulatorOptions, options)
+    checked = cast(SimulatorOptions, options)
+    try:
+        session_settings(**checked)  # reads every WAV file the scenario plays
+    except ScenarioError as exc:
+        raise UsageError("--scenario", f"{args.scenario}: {exc}") from None
+    return checked
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    if not 0 <= args.port <= 65535:
+        raise UsageError("--port", f"must be 0-65535, not {args.port}")
+    if args.time_to_first_audio < 0:
+        raise UsageError(
+            "--time-to-first-audio", f"must be >= 0, not {args.time_to_first_audio}"
+        )
+    if args.max_message_size < 1:
+        raise UsageError(
+            "--max-message-size", f"must be at least 1, not {args.max_message_size}"
+        )
+
+
+def _load(flag: str, path: str, load: Callable[[str], T]) -> T:
+    try:
+        return load(path)
+    except (OSError, ValueError) as exc:  # ScenarioError and UnicodeError too
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(flag, f"{path}: {detail}") from None
 
 
 async def run_simulate(args: argparse.Namespace) -> None:
@@ -125,20 +182,40 @@ async def run_simulate(args: argparse.Namespace) -> None:
 
     The WebSocket URL is printed as the first line of standard output, then
     the HTTP base URL of the REST endpoints.
+
+    Raises:
+        UsageError: See `simulator_options`; or ``--port`` is in use (or
+            ``--host`` is not an address of this machine).
     """
     options = simulator_options(args)
-    async with open_simulator(host=args.host, port=args.port, **options) as sim:
-        print(sim.url, flush=True)
-        print(f"REST: {sim.base_url}", flush=True)
-        # Ctrl-C and SIGTERM end the simulator cleanly (exit status 0).
-        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
-                return
+    serving = False
+    # Ctrl-C and SIGTERM end the simulator cleanly (exit status 0).
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        try:
+            async with open_simulator(host=args.host, port=args.port, **options) as sim:
+                serving = True
+                print(sim.url, flush=True)
+                print(f"REST: {sim.base_url}", flush=True)
+                async for _ in signals:
+                    break
+        except OSError as exc:
+            if serving:
+                raise
+            # "could not listen on 127.0.0.1:8000: address already in use"
+            unknown_host = isinstance(exc, socket.gaierror)
+            not_here = exc.errno == errno.EADDRNOTAVAIL
+            flag = "--host" if unknown_host or not_here else "--port"
+            raise UsageError(flag, exc.strerror or str(exc)) from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m realtime_trio.testing``."""
-    parser = argparse.ArgumentParser(
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m realtime_trio.testing``; return the exit status.
+
+    Errors are told as ``realtime-trio simulate`` tells them: one line, the
+    flag, exit status 2 for a usage error, 1 for a failure, 130 for Ctrl-C
+    before the simulator serves.
+    """
+    parser = ArgumentParser(
         prog="python -m realtime_trio.testing",
         description="Run a local simulator of the OpenAI Realtime API.",
     )
@@ -153,18 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         trio.run(run_simulate, args)
-    except BaseException as exc:
-        if _only(exc, KeyboardInterrupt):
-            return 0
-        if _only(exc, OSError):
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        raise
+    except BaseException as exc:  # told in one line; a bug keeps its traceback
+        status = exit_status("simulate", exc)
+        if status is None:
+            raise
+        return status
     return 0
-
-
-def _only(exc: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``exc`` is ``kind``, or a group of nothing else."""
-    if isinstance(exc, BaseExceptionGroup):
-        return all(_only(inner, kind) for inner in exc.exceptions)
-    return isinstance(exc, kind)

@@ -32,9 +32,9 @@ from ._model.voice import silence as silence
 from ._model.voice import synthesize_speech as synthesize_speech
 from ._model.voice import tone as tone
 from ._server.calls import SimCall as SimCall
+from ._server.run import open_simulator as open_simulator
 from ._server.sim_connection import ConnectionRecord as ConnectionRecord
 from ._server.simulator import RealtimeSimulator as RealtimeSimulator
-from ._server.simulator import open_simulator as open_simulator
 
 __all__ = [
     "CallTool",

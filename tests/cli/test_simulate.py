@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 import trio
 
 import realtime_trio.testing
+from realtime_trio._cli import simulate as simulate_module
+from realtime_trio._cli.main import main as cli_main
 from realtime_trio._cli.simulate import add_simulate_arguments, simulator_options
+from realtime_trio._cli.simulate import main as simulate_main
 from realtime_trio.testing import Recorder, Replay, Scenario
 from realtime_trio.testing._server.options import SIMULATOR_DEFAULTS
 from tests.helpers.simulator import recv, send, until, user_text, ws_connect
@@ -65,9 +72,14 @@ def test_the_command_line_fills_the_simulator_options(tmp_path: Path) -> None:
     add_simulate_arguments(parser)
     defaults = simulator_options(parser.parse_args([]))
     assert defaults == {
-        name: value
-        for name, value in SIMULATOR_DEFAULTS.items()
-        if name not in ("audio_chunk_ms", "session_duration")  # no flags
+        **{
+            name: value
+            for name, value in SIMULATOR_DEFAULTS.items()
+            if name not in ("audio_chunk_ms", "session_duration")  # no flags
+        },
+        # A long-running simulator keeps no history: nothing could read it.
+        "history": 0,
+        "keep_ended": 0,
     }
     given = simulator_options(
         parser.parse_args(
@@ -145,3 +157,138 @@ def test_public_surface() -> None:
         obj = getattr(realtime_trio.testing, name)
         assert obj.__module__ == "realtime_trio.testing", name
     assert realtime_trio.testing.open_simulator.__name__ == "open_simulator"
+
+
+# --- user errors: one line naming the flag, exit status 2 --------------------------------
+
+
+def _scenario_file(tmp_path: Path, name: str, data: object) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data)
+    return str(path)
+
+
+def _user_error_cases(tmp_path: Path) -> dict[str, tuple[list[str], str, str]]:
+    """Arguments, the flag named and a piece of the message, by case."""
+    broken_wav = tmp_path / "broken.wav"
+    broken_wav.write_bytes(b"RIFF, but not a WAV file")
+    not_a_recording = tmp_path / "not-a-recording.jsonl"
+    not_a_recording.write_text('{"hello": "world"}\n')
+    bad_audio = tmp_path / "bad-audio.jsonl"
+    bad_audio.write_text(
+        '{"t": 0, "direction": "client", "event": '
+        '{"type": "input_audio_buffer.append", "audio": "not base64!"}}\n'
+    )
+    say_broken = {"rules": [{"steps": [{"say": {"text": "x", "audio": "broken.wav"}}]}]}
+    return {
+        "port too large": (["--port", "99999"], "--port", "0-65535"),
+        "port negative": (["--port", "-1"], "--port", "0-65535"),
+        "port not a number": (["--port", "x"], "--port", "invalid"),
+        "scenario missing": (
+            ["--scenario", str(tmp_path / "nope.json")],
+            "--scenario",
+            "No such file",
+        ),
+        "scenario not JSON": (
+            ["--scenario", _scenario_file(tmp_path, "a.json", "{")],
+            "--scenario",
+            "not valid JSON",
+        ),
+        "scenario invalid": (
+            ["--scenario", _scenario_file(tmp_path, "b.json", {"rules": 3})],
+            "--scenario",
+            "scenario.rules must be a list",
+        ),
+        "scenario plays a broken WAV": (
+            ["--scenario", _scenario_file(tmp_path, "c.json", say_broken)],
+            "--scenario",
+            "cannot play",
+        ),
+        "replay missing": (
+            ["--replay", str(tmp_path / "nope.jsonl")],
+            "--replay",
+            "No such file",
+        ),
+        "replay not a recording": (
+            ["--replay", str(not_a_recording)],
+            "--replay",
+            "line 1",
+        ),
+        "replay with bad audio": (["--replay", str(bad_audio)], "--replay", "audio"),
+        "time to first audio negative": (
+            ["--time-to-first-audio", "-1"],
+            "--time-to-first-audio",
+            ">= 0",
+        ),
+        "max message size zero": (
+            ["--max-message-size", "0"],
+            "--max-message-size",
+            "at least 1",
+        ),
+    }
+
+
+USER_ERRORS = [
+    "port too large",
+    "port negative",
+    "port not a number",
+    "scenario missing",
+    "scenario not JSON",
+    "scenario invalid",
+    "scenario plays a broken WAV",
+    "replay missing",
+    "replay not a recording",
+    "replay with bad audio",
+    "time to first audio negative",
+    "max message size zero",
+]
+
+
+@pytest.mark.parametrize("entry", ["realtime-trio simulate", "python -m"])
+@pytest.mark.parametrize("case", USER_ERRORS)
+def test_a_user_error_is_one_line_naming_the_flag(
+    case: str,
+    entry: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    args, flag, detail = _user_error_cases(tmp_path)[case]
+
+    def never(**options: Any) -> NoReturn:
+        raise AssertionError("the simulator started despite a user error")
+
+    # Found before anything starts.
+    monkeypatch.setattr(simulate_module, "open_simulator", never)
+    if entry == "python -m":
+        status = _exit_status(lambda: simulate_main(args))
+    else:
+        status = _exit_status(lambda: cli_main(["simulate", *args]))
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert out == ""
+    (line,) = err.splitlines()
+    assert line.startswith(("realtime-trio simulate: ", "python -m realtime_trio"))
+    assert flag in line and detail in line, line
+
+
+def _exit_status(run: Callable[[], int]) -> int:
+    try:
+        return run()
+    except SystemExit as exc:  # argparse's own errors
+        return exc.code  # type: ignore[return-value]
+
+
+def test_a_port_in_use_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert simulate_main(["--port", str(port)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        f"realtime-trio simulate: --port: could not listen on "
+        f"127.0.0.1:{port}: address already in use"
+    )

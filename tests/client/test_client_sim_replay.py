@@ -226,3 +226,66 @@ async def test_open_realtime_records_its_own_connection(
         type(e).TYPE for e in sim.connections[0].server_events
     ]
     assert first[-1].response.status == "completed"
+
+
+# --- record and replay through the helpers --------------------------------------------------
+
+
+async def _through_the_helpers(
+    conn: RealtimeConnection, *, warm_up: bool
+) -> dict[str, Any]:
+    """update_session (rejected, then accepted), create_item, create_response.
+
+    ``warm_up`` first sends one more request, which shifts the event ids of
+    every later request: a new run with new ids.
+    """
+    with trio.fail_after(10):
+        if warm_up:
+            await conn.clear_audio()
+        with pytest.raises(realtime_trio.ServerError) as rejected:
+            await conn.update_session(
+                {"type": "realtime", "audio": {"output": {"voice": "nobody"}}}
+            )
+        await conn.update_session(TEXT_ONLY)
+        # No id: the helper gives the item a fresh random one, every run.
+        added = await conn.create_item(user_text("Hello"))
+        created = await conn.create_response()
+    done = await receive_until(
+        conn, events.ResponseDone, where=lambda e: e.response.id == created.id
+    )
+    return {
+        "error": rejected.value.code,
+        "item_id": added.id,
+        "metadata": dict(created.metadata),
+        "status": done[-1].response.status,
+    }
+
+
+@pytest.mark.parametrize("side", ["client", "simulator"])
+async def test_a_recording_made_through_the_helpers_replays_through_them(
+    nursery: trio.Nursery,
+    autojump_clock: trio.testing.MockClock,
+    tmp_path: Path,
+    side: str,
+) -> None:
+    path = tmp_path / "connection-0000.jsonl"
+    sim = RealtimeSimulator(record_dir=tmp_path if side == "simulator" else None)
+    with Recorder(tmp_path / "client.jsonl") as recorder:
+        if side == "client":
+            path = tmp_path / "client.jsonl"
+        async with connect(sim, nursery, recorder=recorder) as conn:
+            recorded = await _through_the_helpers(conn, warm_up=True)
+    await wait_closed(sim)
+
+    replayer = RealtimeSimulator(scenario=Replay.load(path))
+    async with connect(replayer, nursery) as conn:
+        replayed = await _through_the_helpers(conn, warm_up=False)
+    # Answered with the ids this run sent, not the recorded ones.
+    sent = replayer.connections[0].client_events
+    (create_item,) = [e for e in sent if isinstance(e, events.ConversationItemCreate)]
+    (create_response,) = [e for e in sent if isinstance(e, events.ResponseCreate)]
+    assert replayed["item_id"] == create_item.item.id != recorded["item_id"]
+    assert replayed["metadata"] == {"realtime_trio_request": create_response.event_id}
+    assert replayed["metadata"] != recorded["metadata"]
+    assert replayed["error"] == recorded["error"] == "invalid_value"
+    assert replayed["status"] == recorded["status"] == "completed"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import trio
 
+from realtime_trio._core.serde import get_codec
 from realtime_trio.audio import decode_audio, encode_audio
 from realtime_trio.events import ErrorEvent
 from realtime_trio.testing import (
@@ -21,6 +22,8 @@ from realtime_trio.testing import (
     tone,
 )
 from realtime_trio.testing._model.recording import elide_audio, parse_recording
+from realtime_trio.testing._model.replay_session import ReplaySession
+from realtime_trio.testing._model.steps import Emit
 from tests.helpers.simulator import recv, send, until, user_text, ws_connect
 
 
@@ -236,3 +239,55 @@ async def test_replay_can_answer_unrecorded_client_events_with_an_error(
 def test_replay_refuses_an_unknown_unrecorded_policy(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unrecorded"):
         Replay.load(_one_response_recording(tmp_path / "r.jsonl"), unrecorded="raise")  # type: ignore[arg-type]
+
+
+def _create_item(event_id: str, item_id: str) -> dict[str, Any]:
+    item = {"id": item_id, **user_text("hi")["item"]}
+    return {"type": "conversation.item.create", "event_id": event_id, "item": item}
+
+
+def _create_response(event_id: str) -> dict[str, Any]:
+    # As create_response tags it: the event id in response.metadata.
+    metadata = {"realtime_trio_request": event_id}
+    return {
+        "type": "response.create",
+        "event_id": event_id,
+        "response": {"metadata": metadata},
+    }
+
+
+def test_replay_answers_with_the_ids_the_client_sent() -> None:
+    out = io.StringIO()
+    recorder = Recorder(out)
+    recorder.record("server", {"type": "session.created", "session": {}})
+    recorder.record("client", _create_item("rec_1", "item_recorded"))
+    item = _create_item("rec_1", "item_recorded")["item"]
+    recorder.record("server", {"type": "conversation.item.added", "item": item})
+    recorder.record("client", _create_response("rec_2"))
+    error = {"type": "invalid_request_error", "message": "m", "event_id": "rec_2"}
+    recorder.record("server", {"type": "error", "error": error})
+    response = {
+        "id": "resp_1",
+        "status": "in_progress",
+        "metadata": {"realtime_trio_request": "rec_2"},
+    }
+    recorder.record("server", {"type": "response.created", "response": response})
+    replay = Replay(events=parse_recording(out.getvalue().splitlines()))
+
+    # A new run, with other ids: the answers carry them.
+    session = ReplaySession(replay)
+    session.start()
+    message = json.dumps(_create_item("new_1", "item_new"))
+    (added,) = _dumped(session.handle_message(message, 0.0))
+    assert added["item"]["id"] == "item_new"
+    message = json.dumps(_create_response("new_2"))
+    rejected, created = _dumped(session.handle_message(message, 0.0))
+    assert rejected["error"]["event_id"] == "new_2"
+    assert created["response"]["metadata"] == {"realtime_trio_request": "new_2"}
+    # The ids the server made stay as recorded.
+    assert created["response"]["id"] == "resp_1"
+
+
+def _dumped(outputs: list[Any]) -> list[dict[str, Any]]:
+    codec = get_codec()
+    return [codec.dump(output.event) for output in outputs if isinstance(output, Emit)]

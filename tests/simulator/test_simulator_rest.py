@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from typing import Any
 
+import h11
 import pytest
 import trio
 import trio_websocket
@@ -13,6 +15,7 @@ import trio_websocket
 from realtime_trio._webhooks.signature import verify_webhook_signature
 from realtime_trio.testing import RealtimeSimulator, open_simulator
 from realtime_trio.testing._server.http import (
+    MAX_BODY_BYTES,
     HttpRequest,
     HttpResponse,
     HttpServerConnection,
@@ -338,3 +341,44 @@ async def test_caller_hangs_up_and_wait_connections() -> None:
             await sim.send_dtmf("rtc_nope", "1")
         with pytest.raises(ValueError, match="secret"):
             await sim.place_sip_call("http://127.0.0.1:1/hook")
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_an_oversized_body_gets_413(chunked: bool) -> None:
+    body = b"x" * (MAX_BODY_BYTES + 1)
+    async with open_simulator() as sim:
+        stream = await trio.open_tcp_stream("127.0.0.1", sim.port)
+        async with stream:
+            conn = h11.Connection(h11.CLIENT)
+            length = (
+                ("transfer-encoding", "chunked")
+                if chunked
+                else (
+                    "content-length",
+                    str(len(body)),
+                )
+            )
+            head = h11.Request(
+                method="POST",
+                target="/v1/realtime/calls/rtc_x/accept",
+                headers=[("host", "sim"), ("authorization", "Bearer sk-test"), length],
+            )
+            data = conn.send(head) or b""
+            data += conn.send(h11.Data(data=body)) or b""
+            data += conn.send(h11.EndOfMessage()) or b""
+
+            async def send_body() -> None:
+                with contextlib.suppress(trio.BrokenResourceError):
+                    await stream.send_all(data)
+
+            with trio.fail_after(10):
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(send_body)
+                    event = conn.next_event()
+                    while event is h11.NEED_DATA:
+                        conn.receive_data(await stream.receive_some(65536))
+                        event = conn.next_event()
+                    nursery.cancel_scope.cancel()
+    assert isinstance(event, h11.Response), event
+    assert event.status_code == 413
+    assert (b"connection", b"close") in event.headers

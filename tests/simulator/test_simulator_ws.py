@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import trio
 import trio.testing
 import trio_websocket
 
-from realtime_trio.audio import encode_audio
+from realtime_trio.audio import encode_audio, write_wav
+from realtime_trio.events import InputAudioBufferAppend as AppendEvent
 from realtime_trio.testing import (
     CloseConnection,
     ConnectionFault,
@@ -17,6 +20,7 @@ from realtime_trio.testing import (
     Rule,
     Say,
     Scenario,
+    load_recording,
     open_simulator,
     silence,
     tone,
@@ -227,17 +231,20 @@ async def test_many_concurrent_connections() -> None:
 
 
 async def test_a_failing_connection_closes_with_1011_and_others_go_on(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    broken = Scenario(
-        rules=[
-            Rule(
-                text="break",
-                steps=[Say(text="x", audio_file="/nonexistent/nothing.wav")],
-            )
-        ]
+    wav = tmp_path / "x.wav"
+    write_wav(wav, silence(100), rate=24_000)
+    scenario = Scenario(
+        rules=[Rule(text="break", steps=[Say(text="x", audio_file=str(wav))])]
     )
-    async with open_simulator(scenario=broken) as sim:
+
+    def gone(path: str) -> bytes:
+        raise OSError(f"{path} went away")
+
+    async with open_simulator(scenario=scenario) as sim:
+        # The WAV was read at start; reading it again fails, in one connection.
+        sim.settings = attrs.evolve(sim.settings, load_wav=gone)
         async with ws_connect(sim) as ws:
             await recv(ws)
             await send(ws, user_text("break please"))
@@ -588,3 +595,43 @@ async def test_same_seed_same_events(autojump_clock: trio.testing.MockClock) -> 
     assert audio != [
         e["delta"] for e in other if e["type"] == "response.output_audio.delta"
     ]
+
+
+# --- the end of a connection ----------------------------------------------------------------
+
+
+async def test_every_message_before_the_clients_close_is_handled(
+    nursery: trio.Nursery, autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    # The simulator is busy streaming a response when the client's last appends
+    # and its close frame arrive: it still takes every append, and knows who closed.
+    no_vad = {
+        "type": "session.update",
+        "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}},
+    }
+    chunk = {"type": "input_audio_buffer.append", "audio": encode_audio(tone(100))}
+    scenario = Scenario(rules=[Rule(steps=[Say(text="a long answer " * 15)])])
+    for attempt in range(10):
+        sim = RealtimeSimulator(scenario=scenario, record_dir=tmp_path / f"{attempt}")
+        ws = await memory_connect(nursery, sim)
+        await recv(ws)
+        await send(ws, no_vad)
+        await send(ws, {"type": "response.create"})
+        await until(ws, "response.output_audio.delta")
+        for _ in range(10):
+            await send(ws, chunk)
+        await ws.aclose()
+        (record,) = sim.connections
+        with trio.fail_after(10):
+            await record.closed.wait()
+        appended = [e for e in record.client_events if isinstance(e, AppendEvent)]
+        assert (len(appended), record.closed_by, record.close_code) == (
+            10,
+            "client",
+            1000,
+        ), attempt
+        recording = load_recording(tmp_path / f"{attempt}" / "connection-0000.jsonl")
+        sent = [line.type for line in recording if line.direction == "client"]
+        assert sent[-11:] == ["input_audio_buffer.append"] * 10 + [None], attempt
+        assert recording[-1].close == (1000, "")
+        assert recording[-1].direction == "client"

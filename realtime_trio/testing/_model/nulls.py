@@ -11,7 +11,7 @@ A few ``null``s do mean something and are kept: in a session configuration
 noise reduction, input transcription, tracing and the idle timeout, and
 removes the stored prompt and the ``include`` list; in ``response.create``
 ``metadata: null`` and ``prompt: null`` give the response none. These paths
-are `CLEARING_NULLS`; the user guide lists them too (docs/guide/simulator.rst).
+are `CLEARING_NULLS`; the how-to guide lists them too (docs/howto/simulator.rst).
 
 Only fields that realtime_trio's records declare optional are dropped: a
 ``null`` where a value is required is still an error, and free-form objects

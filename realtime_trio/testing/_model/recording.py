@@ -30,6 +30,13 @@ audio differently: the events recorded after a recorded append are released
 once the client has appended at least as many bytes in total. Elided audio
 comes back as silence of the recorded length. A recorded server close is
 replayed as a close.
+
+Ids that a client makes up (``event_id``, the ``id`` of an item it creates,
+the ``realtime_trio_request`` tag of ``response.metadata``, ...) differ from
+run to run. Each client event that matches a recorded one maps the recorded
+ids to the client's, and the server events released carry the client's ids
+(see `replay_session`), so a recording made through the connection's
+helpers replays through them.
 """
 
 from __future__ import annotations
@@ -255,12 +262,15 @@ def parse_recording(lines: Iterable[str]) -> list[RecordedEvent]:
             continue
         try:
             obj = json.loads(line)
+            event = obj.get("event")
+            if event is not None and not isinstance(event, dict):
+                raise ValueError("its event is not a JSON object")
             close = obj.get("close")
             events.append(
                 RecordedEvent(
                     t=float(obj["t"]),
                     direction=str(obj["direction"]),
-                    event=obj.get("event"),
+                    event=event,
                     elided=obj.get("elided") or {},
                     close=None
                     if close is None
@@ -268,7 +278,11 @@ def parse_recording(lines: Iterable[str]) -> list[RecordedEvent]:
                     raw=obj.get("raw"),
                 )
             )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except KeyError as exc:
+            raise ValueError(
+                f"line {number} is not a recording line: it has no {exc.args[0]!r}"
+            ) from exc
+        except (ValueError, TypeError, AttributeError) as exc:
             raise ValueError(f"line {number} is not a recording line: {exc}") from exc
     return events
 

@@ -1,12 +1,22 @@
-"""A session that serves a recording back (sans-IO; see `_recording` for the rules)."""
+"""A session that serves a recording back (sans-IO; see `recording` for the rules).
+
+Ids the client made up differ from run to run: `create_item` gives an item
+without one a random id, and event ids (and the ``response.metadata`` tag of
+`create_response`, which is one) depend on what the client sent before. So
+each client event that matches a recorded one teaches the session which of
+its ids stand for which recorded ones (`CLIENT_ID_PATHS`), and every server
+event it releases says the client's ids instead of the recorded ones.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
 import attrs
 
 from ..._audio.b64 import decode_audio
+from ..._core.requests import REQUEST_METADATA_KEY
 from ..._core.serde import get_codec
 from ..._core.server_events import ErrorEvent, ServerEvent, UnknownEvent
 from .api_errors import ApiError
@@ -19,11 +29,52 @@ from .steps import Emit
 
 _SILENCE = {"audio/pcm": b"\x00", "audio/pcmu": b"\xff", "audio/pcma": b"\xd5"}
 
+#: Where a client event carries an id that its client may have made up.
+CLIENT_ID_PATHS: Final = (
+    ("event_id",),
+    ("item", "id"),
+    ("previous_item_id",),
+    ("item_id",),
+    ("response", "metadata", REQUEST_METADATA_KEY),
+)
+
+
+def _lookup(obj: Mapping[str, Any], path: tuple[str, ...]) -> object:
+    value: object = obj
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def learn_ids(
+    recorded: Mapping[str, Any], sent: Mapping[str, Any], ids: dict[str, str]
+) -> None:
+    """Add to ``ids`` the client's id for each recorded one (`CLIENT_ID_PATHS`)."""
+    for path in CLIENT_ID_PATHS:
+        old, new = _lookup(recorded, path), _lookup(sent, path)
+        if isinstance(old, str) and isinstance(new, str) and old != new:
+            ids[old] = new
+
+
+def substitute_ids(obj: Any, ids: Mapping[str, str]) -> Any:
+    """``obj`` (decoded JSON) with every string that is a key of ``ids`` replaced."""
+    if isinstance(obj, str):
+        return ids.get(obj, obj)
+    if isinstance(obj, dict):
+        return {key: substitute_ids(value, ids) for key, value in obj.items()}
+    if isinstance(obj, list):
+        return [substitute_ids(value, ids) for value in obj]
+    return obj
+
 
 @attrs.define
 class _Segment:
     trigger: str | None
     append_bytes: int
+    #: The recorded client event that releases the lines.
+    event: Mapping[str, Any] | None = None
     lines: list[RecordedEvent] = attrs.field(factory=list)
 
 
@@ -42,7 +93,9 @@ def _segments(replay: Replay) -> list[_Segment]:
                     appended += (
                         len(decode_audio(audio)) if isinstance(audio, str) else 0
                     )
-            segments.append(_Segment(trigger=line.type, append_bytes=appended))
+            segments.append(
+                _Segment(trigger=line.type, append_bytes=appended, event=line.event)
+            )
         else:
             segments[-1].lines.append(line)
     return segments
@@ -59,6 +112,8 @@ class ReplaySession:
         self._codec = get_codec()
         self._unrecorded = replay.unrecorded
         self._ids = IdFactory(0, "replay")
+        #: The client's id for each recorded one (see the module docstring).
+        self._client_ids: dict[str, str] = {}
         self.session: dict[str, Any] = {}
         self.last_client_event: Any = None
 
@@ -72,6 +127,8 @@ class ReplaySession:
             if line.event is None:
                 continue
             obj = line.restored(self._silence)
+            if self._client_ids:
+                obj = substitute_ids(obj, self._client_ids)
             if obj.get("type") in ("session.created", "session.updated"):
                 session = obj.get("session") or {}
                 self.session = session
@@ -124,6 +181,9 @@ class ReplaySession:
         for index in range(self._cursor, len(segments)):
             if segments[index].trigger == kind:
                 self._cursor = index + 1
+                recorded = segments[index].event
+                if recorded is not None:
+                    learn_ids(recorded, obj, self._client_ids)
                 return self._release(segments[index])
         if self._unrecorded == "error":
             event_id = obj.get("event_id")

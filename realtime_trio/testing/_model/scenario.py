@@ -13,7 +13,7 @@ drops the connection after a number of server events, whatever is going on.
 
 Scenarios load from plain data (`Scenario.from_dict`), JSON text
 (`Scenario.from_json`) or a JSON file (`Scenario.load`); the format is
-documented in ``docs/guide/simulator.rst``.
+documented in ``docs/howto/simulator.rst``.
 """
 
 from __future__ import annotations
@@ -190,6 +190,16 @@ class Scenario:
     transcripts: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     faults: tuple[ConnectionFault, ...] = attrs.field(default=(), converter=_faults)
     instructions: str | None = None
+
+    def audio_files(self) -> tuple[str, ...]:
+        """The WAV files the rules' `Say` steps play, each once, in order."""
+        files = (
+            step.audio_file
+            for rule in self.rules
+            for step in rule.steps
+            if isinstance(step, Say) and step.audio_file is not None
+        )
+        return tuple(dict.fromkeys(files))
 
     @classmethod
     def from_dict(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, Final
 
 import trio_websocket
@@ -19,10 +20,11 @@ _REDACTED: Final = ("authorization", "api-key")
 
 
 def new_record(
-    request: trio_websocket.WebSocketRequest, index: int
+    request: trio_websocket.WebSocketRequest, index: int, *, history: int
 ) -> ConnectionRecord:
     """Describe a handshake (the key is taken from ``Authorization: Bearer``,
-    Azure's ``api-key`` or the browser subprotocol ``openai-insecure-api-key.*``)."""
+    Azure's ``api-key`` or the browser subprotocol ``openai-insecure-api-key.*``);
+    the record keeps ``history`` events of each kind."""
     http = HttpRequest(
         method="GET",
         target=request.path,
@@ -49,6 +51,9 @@ def new_record(
         safety_identifier=http.header("openai-safety-identifier"),
         model=query.get("model"),
         call_id=query.get("call_id"),
+        client_events=deque(maxlen=history),
+        invalid_messages=deque(maxlen=history),
+        server_events=deque(maxlen=history),
     )
 
 

@@ -24,6 +24,21 @@ logger = get_logger("testing")
 MAX_HEAD_BYTES: Final = 64 * 1024
 MAX_BODY_BYTES: Final = 16 * 2**20
 KEEP_ALIVE_S: Final = 30.0
+#: After a 413, how much more of the body is read (and dropped) so that the
+#: client, still sending, reads the answer instead of a reset connection.
+DRAIN_BYTES: Final = 64 * 2**20
+#: ... and for how long at most.
+DRAIN_S: Final = 5.0
+
+
+class BodyTooLarge(h11.RemoteProtocolError):
+    """A request body over `MAX_BODY_BYTES` (answered with 413)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+            error_status_hint=413,
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -139,19 +154,24 @@ class HttpServerConnection:
         self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         self.raw = bytearray()
 
-    async def _next_event(self) -> Any:
+    async def _next_event(self, *, keep_raw: bool = False) -> Any:
         while True:
             event = self.conn.next_event()
             if event is not h11.NEED_DATA:
                 return event
             data = await self.stream.receive_some(65536)
-            self.raw += data
+            if keep_raw:
+                self.raw += data
             self.conn.receive_data(bytes(data))
 
     async def read_head(self) -> h11.Request | None:
-        """Read the next request head (None when the client closed the connection)."""
+        """Read the next request head (None when the client closed the connection).
+
+        The bytes read for it are kept in `raw` (a WebSocket upgrade hands
+        them to trio-websocket).
+        """
         self.raw.clear()
-        event = await self._next_event()
+        event = await self._next_event(keep_raw=True)
         if isinstance(event, h11.ConnectionClosed):
             return None
         if not isinstance(event, h11.Request):
@@ -159,16 +179,24 @@ class HttpServerConnection:
         return event
 
     async def read_body(self, head: h11.Request) -> HttpRequest:
-        """Read the body of the request whose head was read."""
+        """Read the body of the request whose head was read.
+
+        Raises:
+            BodyTooLarge: The body is over `MAX_BODY_BYTES` (said by its
+                ``Content-Length``, before any of it is read, or found while
+                reading a chunked body).
+            h11.RemoteProtocolError: The request is malformed.
+        """
+        for name, value in head.headers:
+            if name == b"content-length" and int(value) > MAX_BODY_BYTES:
+                raise BodyTooLarge
         body = bytearray()
         while True:
             event = await self._next_event()
             if isinstance(event, h11.Data):
                 body += event.data
                 if len(body) > MAX_BODY_BYTES:
-                    raise h11.RemoteProtocolError(
-                        "request body too large", error_status_hint=413
-                    )
+                    raise BodyTooLarge
             elif isinstance(event, h11.EndOfMessage):
                 break
             else:
@@ -179,6 +207,19 @@ class HttpServerConnection:
             headers=_decode_headers(head.headers),
             body=bytes(body),
         )
+
+    async def drain_body(self) -> None:
+        """Read and drop what is left of the request body (bounded in bytes and time)."""
+        dropped = 0
+        with trio.move_on_after(DRAIN_S):
+            while dropped < DRAIN_BYTES:
+                try:
+                    event = await self._next_event()
+                except h11.ProtocolError:
+                    return
+                if not isinstance(event, h11.Data):
+                    return
+                dropped += len(event.data)
 
     async def respond(self, response: HttpResponse) -> None:
         """Send a response."""
@@ -195,8 +236,13 @@ class HttpServerConnection:
         data += self.conn.send(h11.EndOfMessage()) or b""
         await self.stream.send_all(data)
 
-    async def respond_error(self, status: int, message: str) -> None:
-        """Answer a malformed request (when h11 can still write a response)."""
+    async def respond_error(
+        self, status: int, message: str, *, close: bool = False
+    ) -> None:
+        """Answer a malformed request (when h11 can still write a response).
+
+        With ``close``, the response says ``Connection: close``.
+        """
         if self.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
         body = {
@@ -208,7 +254,8 @@ class HttpServerConnection:
             }
         }
         try:
-            await self.respond(HttpResponse.json(status, body))
+            headers = (("connection", "close"),) if close else ()
+            await self.respond(HttpResponse.json(status, body, headers))
         except (
             h11.LocalProtocolError,
             trio.BrokenResourceError,
@@ -229,9 +276,17 @@ async def serve_rest(
     head: h11.Request,
     handler: Callable[[HttpRequest], Awaitable[HttpResponse]],
 ) -> None:
-    """Answer ``head`` and any further keep-alive requests with ``handler``."""
+    """Answer ``head`` and any further keep-alive requests with ``handler``.
+
+    A body too large is answered with 413, and the connection closed.
+    """
     while True:
-        request = await http.read_body(head)
+        try:
+            request = await http.read_body(head)
+        except BodyTooLarge as exc:
+            await http.respond_error(413, str(exc), close=True)
+            await http.drain_body()
+            return
         response = await handler(request)
         await http.respond(response)
         if not http.next_cycle():

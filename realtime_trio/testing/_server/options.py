@@ -17,12 +17,16 @@ from typing import Final, TypedDict, Unpack, cast
 from ..._core.options import fill_options, takes_options
 from .._model.recording import Replay
 from .._model.rendering import load_wav_24k
-from .._model.scenario import Scenario
+from .._model.scenario import Scenario, ScenarioError
 from .._model.session_config import SESSION_LIFETIME_S
 from .._model.state import SimSettings
 
 #: The default largest client message, in characters (16 MiB).
 DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 2**20
+#: The default number of events of each kind a `ConnectionRecord` keeps.
+DEFAULT_HISTORY: Final = 1_000
+#: The default number of ended connections `RealtimeSimulator.connections` keeps.
+DEFAULT_KEEP_ENDED: Final = 1_000
 
 
 class SimulatorOptions(TypedDict, total=False):
@@ -39,6 +43,8 @@ class SimulatorOptions(TypedDict, total=False):
     session_duration: float
     record_dir: str | os.PathLike[str] | None
     elide_audio: bool
+    history: int
+    keep_ended: int
 
 
 SIMULATOR_DEFAULTS: Final[SimulatorOptions] = {
@@ -53,6 +59,8 @@ SIMULATOR_DEFAULTS: Final[SimulatorOptions] = {
     "session_duration": float(SESSION_LIFETIME_S),
     "record_dir": None,
     "elide_audio": False,
+    "history": DEFAULT_HISTORY,
+    "keep_ended": DEFAULT_KEEP_ENDED,
 }
 
 
@@ -61,8 +69,12 @@ def fill_simulator_options(func_name: str, given: SimulatorOptions) -> Simulator
 
     Raises:
         TypeError: An unknown option, worded as Python words it.
+        ValueError: ``history`` or ``keep_ended`` is negative.
     """
     filled = fill_options(func_name, SimulatorOptions, SIMULATOR_DEFAULTS, given)
+    for name in ("history", "keep_ended"):
+        if filled[name] < 0:
+            raise ValueError(f"{name} must be >= 0, not {filled[name]!r}")
     return cast(SimulatorOptions, filled)
 
 
@@ -71,10 +83,22 @@ def session_settings(**options: Unpack[SimulatorOptions]) -> SimSettings:
     """The settings of every session of a simulator with these options.
 
     A `Replay` (which needs no model) leaves the sessions an empty
-    `Scenario`. WAV files are read through a cache of their own.
+    `Scenario`. WAV files are read through a cache of their own, and each
+    one the scenario names is read once here.
+
+    Raises:
+        ScenarioError: A WAV file of the scenario cannot be read or played.
     """
     options = fill_simulator_options("session_settings", options)
     scenario = options["scenario"]
+    load_wav = functools.lru_cache(maxsize=32)(load_wav_24k)
+    if isinstance(scenario, Scenario):
+        # A broken WAV is found now, not when a response first plays it.
+        for path in scenario.audio_files():
+            try:
+                load_wav(path)
+            except (OSError, ValueError) as exc:
+                raise ScenarioError(f"cannot play {path}: {exc}") from exc
     return SimSettings(
         realtime=options["realtime"],
         time_to_first_audio=options["time_to_first_audio"],
@@ -83,5 +107,5 @@ def session_settings(**options: Unpack[SimulatorOptions]) -> SimSettings:
         max_message_size=options["max_message_size"],
         session_duration=options["session_duration"],
         scenario=scenario if isinstance(scenario, Scenario) else Scenario(),
-        load_wav=functools.lru_cache(maxsize=32)(load_wav_24k),
+        load_wav=load_wav,
     )

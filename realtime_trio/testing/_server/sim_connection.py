@@ -23,6 +23,7 @@ listener are unaffected.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol, TypeAlias
 
@@ -33,7 +34,7 @@ import trio_websocket
 from ..._core.client_events import ClientEvent
 from ..._core.logs import get_logger
 from ..._core.serde import get_codec
-from ..._core.server_events import ServerEvent, UnknownEvent
+from ..._core.server_events import ResponseOutputAudioDelta, ServerEvent, UnknownEvent
 from .._model.outputs import CancelResponse, Output, StartResponse
 from .._model.recording import Recorder
 from .._model.response_run import ResponseRun
@@ -46,6 +47,8 @@ logger = get_logger("testing")
 OUTBOX_SIZE: Final = 256
 #: How long closing a connection may take before it is aborted.
 CLOSE_TIMEOUT: Final = 5.0
+#: How many events of each kind a `ConnectionRecord` made without a limit keeps.
+RECORD_HISTORY: Final = 1_000
 
 _Queued: TypeAlias = ServerEvent | UnknownEvent | CloseConnection | DropConnection
 
@@ -86,15 +89,23 @@ class ConnectionRecord:
         status: 101 if the handshake was accepted, else the HTTP status sent.
         session: The session object, as last reported to the client.
         client_events: The client events received (valid ones, parsed;
-            the nulls that mean absent left out).
+            the nulls that mean absent left out), oldest first.
         invalid_messages: The client messages that were not valid events.
-        server_events: The server events sent, in order.
+        server_events: The server events sent, in order; audio deltas are
+            kept without their audio (``delta`` is ``""``).
+        client_event_count: How many client events were received in all.
+        server_event_count: How many server events were sent in all.
         close_code: The close code, once closed.
         close_reason: The close reason, once closed.
         closed_by: ``"client"`` or ``"server"`` (None when the TCP
             connection just ended).
         closed: Set when the connection is over.
         error: The exception that ended the connection with 1011, if any.
+
+    The three event lists are `collections.deque` objects that keep the most
+    recent events only: as many as the simulator's ``history`` option (1,000
+    by default), so that a long connection does not fill memory. The counts
+    say how many there were in all.
     """
 
     index: int
@@ -107,11 +118,17 @@ class ConnectionRecord:
     call_id: str | None = None
     status: int = 101
     session: dict[str, Any] = attrs.field(factory=dict, repr=False)
-    client_events: list[ClientEvent] = attrs.field(factory=list, repr=False)
-    invalid_messages: list[str | bytes] = attrs.field(factory=list, repr=False)
-    server_events: list[ServerEvent | UnknownEvent] = attrs.field(
-        factory=list, repr=False
+    client_events: deque[ClientEvent] = attrs.field(
+        factory=lambda: deque(maxlen=RECORD_HISTORY), repr=False
     )
+    invalid_messages: deque[str | bytes] = attrs.field(
+        factory=lambda: deque(maxlen=RECORD_HISTORY), repr=False
+    )
+    server_events: deque[ServerEvent | UnknownEvent] = attrs.field(
+        factory=lambda: deque(maxlen=RECORD_HISTORY), repr=False
+    )
+    client_event_count: int = 0
+    server_event_count: int = 0
     close_code: int | None = None
     close_reason: str | None = None
     closed_by: str | None = None
@@ -119,12 +136,24 @@ class ConnectionRecord:
     error: BaseException | None = attrs.field(default=None, repr=False)
 
     def events_of_type(self, event_type: str) -> list[ServerEvent | UnknownEvent]:
-        """The server events of one wire type that were sent."""
+        """The server events of one wire type that were sent (those kept)."""
         return [e for e in self.server_events if _event_type(e) == event_type]
 
     def server_event_types(self) -> list[str]:
-        """The wire types of the server events sent, in order."""
+        """The wire types of the server events sent, in order (those kept)."""
         return [_event_type(e) for e in self.server_events]
+
+    def _add_client_event(self, event: ClientEvent) -> None:
+        """Keep a client event received (the oldest goes beyond the history)."""
+        self.client_events.append(event)
+        self.client_event_count += 1
+
+    def _add_server_event(self, event: ServerEvent | UnknownEvent) -> None:
+        """Keep a server event sent, without its audio payload if it has one."""
+        if isinstance(event, ResponseOutputAudioDelta):
+            event = attrs.evolve(event, delta="")
+        self.server_events.append(event)
+        self.server_event_count += 1
 
 
 def _event_type(event: ServerEvent | UnknownEvent) -> str:
@@ -252,7 +281,7 @@ class ServedConnection:
                 outputs = self.session.handle_message(message, trio.current_time())
                 event = self.session.last_client_event
                 if isinstance(event, ClientEvent):
-                    self.record.client_events.append(event)
+                    self.record._add_client_event(event)
                 else:
                     self.record.invalid_messages.append(message)
                 await self._process(outputs)
@@ -268,9 +297,14 @@ class ServedConnection:
             try:
                 await self.ws.send_message(self._codec.encode(item))
             except trio_websocket.ConnectionClosed:
-                self._stop()  # the client went away: the reader records how
+                # The client closed (or went away). Its messages received before
+                # that are still to be handled: the reader goes on until it has
+                # taken the last of them, records how the connection ended and
+                # stops everything. Until then, what it answers goes nowhere.
+                async for _ in self._outbox_receive:
+                    pass
                 return
-            self.record.server_events.append(item)
+            self.record._add_server_event(item)
             if self._recorder is not None:
                 self._recorder.record("server", item)
             if _event_type(item) in ("session.created", "session.updated"):

@@ -1,12 +1,15 @@
-"""The simulator: listener, HTTP dispatch, WebSocket handshake, public API."""
+"""The simulator: HTTP dispatch, WebSocket handshake, its public API.
+
+`open_simulator`, which runs it on a TCP port, is in `run`; binding the port
+is in `listening`.
+"""
 
 from __future__ import annotations
 
-import functools
 import os
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections import deque
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, Unpack
 
 import h11
@@ -35,6 +38,7 @@ from .http import (
     is_websocket_upgrade,
     serve_rest,
 )
+from .listening import listen, serve_listeners
 from .options import (
     SIMULATOR_DEFAULTS,
     SimulatorOptions,
@@ -46,8 +50,6 @@ from .sim_connection import ConnectionRecord, ServedConnection, SessionLike
 
 logger = get_logger("testing")
 
-#: How long `open_simulator` waits for connections to close when it exits.
-SHUTDOWN_TIMEOUT: Final = 2.0
 #: How long a client may take to send its handshake.
 HANDSHAKE_TIMEOUT: Final = 10.0
 _DTMF_KEYS: Final = frozenset("0123456789*#ABCD")
@@ -79,12 +81,24 @@ class RealtimeSimulator:
         session_duration: Seconds until a session expires (``error``
             ``session_expired``, then close 1001), 60 minutes as the real one.
         record_dir: Write every connection as JSONL to this directory
-            (``connection-0000.jsonl``, ...).
+            (``connection-0000.jsonl``, ...), line by line as it goes.
         elide_audio: Leave audio payloads out of those recordings.
+        history: How many events of each kind (client events, server events,
+            invalid messages) each `ConnectionRecord` keeps: the most recent
+            ones. Audio deltas are kept without their audio.
+        keep_ended: How many ended connections `connections` keeps (the
+            oldest ended one goes first); 0 forgets a connection as soon as
+            it ends. ``realtime-trio simulate`` keeps none.
 
     Attributes:
-        connections: A `ConnectionRecord` per WebSocket handshake, in order.
+        connections: A `ConnectionRecord` per WebSocket handshake, in order:
+            every open connection, and the last ``keep_ended`` ended ones.
+            Their `ConnectionRecord.index` counts every handshake.
         calls: The REST call registry (`SimCall` by call id).
+
+    Memory is bounded: the records keep a bounded history, recordings go
+    to disk as they are made, and everything else of a connection (its
+    session, its conversation, its tasks) is released when it ends.
     """
 
     @takes_options(SimulatorOptions, SIMULATOR_DEFAULTS)
@@ -96,8 +110,12 @@ class RealtimeSimulator:
         self.max_message_size = options["max_message_size"]
         self.record_dir = None if record_dir is None else os.fspath(record_dir)
         self.elide_audio = options["elide_audio"]
+        self.history = options["history"]
+        self.keep_ended = options["keep_ended"]
         self.settings = session_settings(**options)
         self.connections: list[ConnectionRecord] = []
+        self._handshakes = 0
+        self._ended: deque[ConnectionRecord] = deque()
         self.calls = CallRegistry()
         self._ids = IdFactory(options["seed"], "simulator")
         self._credentials = Credentials(options["api_keys"])
@@ -150,12 +168,20 @@ class RealtimeSimulator:
         Start it with ``nursery.start``: it reports readiness once the port is
         bound (`url` is valid from then on). Cancelling it stops the listener
         and every connection it serves.
+
+        Raises:
+            OSError: The port cannot be bound (``could not listen on
+                127.0.0.1:8000: address already in use``).
+            ValueError: ``port`` is not 0-65535.
         """
-        listeners = await trio.open_tcp_listeners(port, host=host)
+        listeners = await listen(host, port)
+        self._bound(host, listeners)
+        task_status.started()
+        await serve_listeners(self.handle_stream, listeners)
+
+    def _bound(self, host: str, listeners: list[trio.SocketListener]) -> None:
         self._host = host
         self._port = listeners[0].socket.getsockname()[1]
-        task_status.started()
-        await trio.serve_listeners(self.handle_stream, listeners)
 
     async def handle_stream(self, stream: trio.abc.Stream) -> None:
         """Serve one HTTP or WebSocket connection over ``stream``, then close it.
@@ -204,11 +230,19 @@ class RealtimeSimulator:
         return client
 
     def _new_record(self, request: trio_websocket.WebSocketRequest) -> ConnectionRecord:
-        record = new_record(request, len(self.connections))
+        record = new_record(request, self._handshakes, history=self.history)
+        self._handshakes += 1
         self.connections.append(record)
         self._connection_added.set()
         self._connection_added = trio.Event()
         return record
+
+    def _retire(self, record: ConnectionRecord) -> None:
+        """A connection ended: keep its record among the last ``keep_ended`` ones."""
+        record.closed.set()
+        self._ended.append(record)
+        while len(self._ended) > self.keep_ended:
+            self.connections.remove(self._ended.popleft())
 
     async def _serve_websocket(self, stream: trio.abc.Stream) -> None:
         async with trio.open_nursery() as nursery:
@@ -221,73 +255,83 @@ class RealtimeSimulator:
                 )
             record = self._new_record(request)
             try:
-                config = check_handshake(
-                    record,
-                    self._credentials,
-                    self.calls,
-                    require_safety_identifier=self.require_safety_identifier,
-                )
-            except HttpError as exc:
-                record.status = exc.status
-                record.closed.set()
-                await request.reject(
-                    exc.status,
-                    extra_headers=[(b"content-type", b"application/json")],
-                    body=exc.error.http_body(),
-                )
-                nursery.cancel_scope.cancel()
-                return
-            subprotocol = (
-                "realtime" if "realtime" in request.proposed_subprotocols else None
-            )
-            # Everything that can fail happens before the upgrade is accepted, so a
-            # failure is an HTTP 500 the client can see, not an aborted socket.
-            session: SessionLike
-            recorder = None
-            try:
-                if record_header(record, "openai-beta") is not None:
-                    # GA servers close beta clients right after the upgrade (observed).
-                    session = BetaRejected()
-                else:
-                    session = self._new_session(record, config)
-                if self.record_dir is not None:
-                    os.makedirs(self.record_dir, exist_ok=True)
-                    path = os.path.join(
-                        self.record_dir, f"connection-{record.index:04d}.jsonl"
-                    )
-                    recorder = Recorder(
-                        path, elide_audio=self.elide_audio, clock=trio.current_time
-                    )
-            except Exception as exc:
-                logger.exception(
-                    "simulated connection %d failed to start", record.index
-                )
-                record.status = 500
-                record.error = exc
-                record.closed.set()
-                await request.reject(
-                    500,
-                    extra_headers=[(b"content-type", b"application/json")],
-                    body=b'{"error":{"message":"The simulator failed to start the session.",'
-                    b'"type":"server_error","code":null,"param":null}}',
-                )
-                nursery.cancel_scope.cancel()
-                return
-            ws = await request.accept(subprotocol=subprotocol)
-            served = ServedConnection(
-                ws,
-                stream,
-                session,
-                record,
-                faults=self.settings.scenario.faults,
-                recorder=recorder,
-            )
-            self._live[record.index] = served
-            try:
-                await served.run()
+                await self._serve_handshake(stream, request, record)
             finally:
-                del self._live[record.index]
+                self._retire(record)
                 nursery.cancel_scope.cancel()
+
+    async def _serve_handshake(
+        self,
+        stream: trio.abc.Stream,
+        request: trio_websocket.WebSocketRequest,
+        record: ConnectionRecord,
+    ) -> None:
+        try:
+            config = check_handshake(
+                record,
+                self._credentials,
+                self.calls,
+                require_safety_identifier=self.require_safety_identifier,
+            )
+        except HttpError as exc:
+            record.status = exc.status
+            await request.reject(
+                exc.status,
+                extra_headers=[(b"content-type", b"application/json")],
+                body=exc.error.http_body(),
+            )
+            return
+        subprotocol = (
+            "realtime" if "realtime" in request.proposed_subprotocols else None
+        )
+        # Everything that can fail happens before the upgrade is accepted, so a
+        # failure is an HTTP 500 the client can see, not an aborted socket.
+        session: SessionLike
+        recorder = None
+        try:
+            if record_header(record, "openai-beta") is not None:
+                # GA servers close beta clients right after the upgrade (observed).
+                session = BetaRejected()
+            else:
+                session = self._new_session(record, config)
+            if self.record_dir is not None:
+                os.makedirs(self.record_dir, exist_ok=True)
+                path = os.path.join(
+                    self.record_dir, f"connection-{record.index:04d}.jsonl"
+                )
+                recorder = Recorder(
+                    path, elide_audio=self.elide_audio, clock=trio.current_time
+                )
+        except Exception as exc:
+            logger.exception("simulated connection %d failed to start", record.index)
+            record.status = 500
+            record.error = exc
+            await request.reject(
+                500,
+                extra_headers=[(b"content-type", b"application/json")],
+                body=b'{"error":{"message":"The simulator failed to start the session.",'
+                b'"type":"server_error","code":null,"param":null}}',
+            )
+            return
+        try:
+            ws = await request.accept(subprotocol=subprotocol)
+        except BaseException:
+            if recorder is not None:
+                recorder.close()
+            raise
+        served = ServedConnection(
+            ws,
+            stream,
+            session,
+            record,
+            faults=self.settings.scenario.faults,
+            recorder=recorder,
+        )
+        self._live[record.index] = served
+        try:
+            await served.run()
+        finally:
+            del self._live[record.index]
 
     def _new_session(
         self, record: ConnectionRecord, config: Mapping[str, Any] | None
@@ -310,12 +354,13 @@ class RealtimeSimulator:
     async def wait_connections(self, count: int) -> list[ConnectionRecord]:
         """Wait until at least ``count`` handshakes happened; return their records.
 
-        This is a checkpoint; cancelling it is safe.
+        Records the simulator no longer keeps (see ``keep_ended``) are left
+        out. This is a checkpoint; cancelling it is safe.
         """
-        while len(self.connections) < count:
+        while self._handshakes < count:
             await self._connection_added.wait()
         await trio.lowlevel.checkpoint()
-        return self.connections[:count]
+        return [record for record in self.connections if record.index < count]
 
     # --- calls ---------------------------------------------------------------------------
 
@@ -428,29 +473,3 @@ def _is_network_error(exc: BaseException) -> bool:
     if isinstance(exc, BaseExceptionGroup):
         return all(_is_network_error(inner) for inner in exc.exceptions)
     return isinstance(exc, _NETWORK_ERRORS)
-
-
-@asynccontextmanager
-@takes_options(SimulatorOptions, SIMULATOR_DEFAULTS)
-async def open_simulator(
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    **options: Unpack[SimulatorOptions],
-) -> AsyncIterator[RealtimeSimulator]:
-    """Run a `RealtimeSimulator` on a local TCP port for the duration of the block.
-
-    Entering blocks until the port is bound (``sim.url`` is then valid);
-    exiting cancels the listener and every connection (open WebSockets are
-    closed with 1001). See `RealtimeSimulator` for the arguments; ``host``
-    and ``port`` say where to listen (port 0 picks a free one).
-    """
-    sim = RealtimeSimulator(**fill_simulator_options("open_simulator", options))
-    async with trio.open_nursery() as nursery:
-        await nursery.start(functools.partial(sim.serve, host, port))
-        try:
-            yield sim
-        finally:
-            with trio.move_on_after(SHUTDOWN_TIMEOUT, shield=True):
-                await sim.close_connections(1001, "simulator shutting down")
-            nursery.cancel_scope.cancel()
