@@ -20,19 +20,28 @@ class LowWater:
             needs no refill policy).
     """
 
+    __slots__ = ("_takes_left", "capacity", "mark", "waiting")
+
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError("a buffer of at least one item has a low-water mark")
         self.capacity = capacity
         #: The producer goes on once this many items are left in the buffer.
         self.mark = capacity // 2
+        #: The producer waits for room (from `full` until `taken` says go on):
+        #: a plain attribute, so that a consumer checks it at no cost per take.
+        self.waiting = False
         self._takes_left = 0
 
     def full(self) -> None:
         """The producer found the buffer full and is about to wait."""
         self._takes_left = self.capacity - self.mark
+        self.waiting = True
 
     def taken(self) -> bool:
         """The consumer took one item while the producer waits: wake it now?"""
         self._takes_left -= 1
-        return self._takes_left <= 0
+        if self._takes_left <= 0:
+            self.waiting = False
+            return True
+        return False

@@ -27,6 +27,18 @@ def test_each_wait_counts_afresh() -> None:
     assert [flow.taken(), flow.taken()] == [False, True]
 
 
+def test_waiting_is_set_while_the_producer_waits() -> None:
+    # The consumer reads `waiting` on every take, and calls `taken` only then.
+    flow = LowWater(4)
+    assert not flow.waiting
+    flow.full()
+    assert flow.waiting
+    assert not flow.taken()
+    assert flow.waiting
+    assert flow.taken()
+    assert not flow.waiting
+
+
 def test_an_unbuffered_channel_has_no_low_water() -> None:
     with pytest.raises(ValueError, match="at least one"):
         LowWater(0)
