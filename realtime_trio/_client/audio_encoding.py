@@ -88,6 +88,16 @@ class AudioEncoder:
         owner: Named in log messages (the connection).
     """
 
+    __slots__ = (
+        "_frame_ms",
+        "_owner",
+        "_pipeline",
+        "_protocol",
+        "_session",
+        "_source",
+        "_target",
+    )
+
     def __init__(
         self,
         protocol: RealtimeProtocol,
@@ -107,10 +117,10 @@ class AudioEncoder:
     def audio(self, data: bytes) -> list[str]:
         """The ``append`` messages of the whole frames that ``data`` completes."""
         append = self._protocol.append_frame
-        return [
-            append(encode_audio(frame), len(frame))
-            for frame in self._pipeline_for_session().feed(data)
-        ]
+        out = []
+        for frame in self._pipeline_for_session().feed(data):
+            out.append(append(encode_audio(frame), len(frame)))
+        return out
 
     def control(self, item: AudioControl) -> list[str]:
         """The messages of a marker: the partial frame first for a commit, then the event."""

@@ -30,6 +30,15 @@ class AudioBuffer:
         budget: How much audio may wait, in bytes (at least 1).
     """
 
+    __slots__ = (
+        "_space",
+        "budget",
+        "buffered",
+        "peak",
+        "receive_channel",
+        "send_channel",
+    )
+
     def __init__(self, budget: int) -> None:
         self.budget = max(1, budget)
         self.buffered = 0
@@ -72,6 +81,16 @@ class AudioSender(trio.abc.SendChannel[bytes]):
     can be any length: the audio task frames it.
     """
 
+    # Public: weak references to it keep working.
+    __slots__ = (
+        "__weakref__",
+        "_buffer",
+        "_channel",
+        "_check_usable",
+        "_closed",
+        "_ended_error",
+    )
+
     def __init__(
         self,
         buffer: AudioBuffer,
@@ -99,7 +118,9 @@ class AudioSender(trio.abc.SendChannel[bytes]):
         await trio.lowlevel.checkpoint_if_cancelled()
         data = bytes(value)
         while True:
-            self._check()
+            self._check_usable()
+            if self._closed:
+                raise trio.ClosedResourceError(_CLOSED)
             if self._buffer.has_room(len(data)):
                 break
             await self._buffer.wait_room()
@@ -109,7 +130,9 @@ class AudioSender(trio.abc.SendChannel[bytes]):
     def send_nowait(self, value: bytes) -> None:
         """Queue audio now, or raise `trio.WouldBlock` if the buffer is over budget."""
         data = bytes(value)
-        self._check()
+        self._check_usable()
+        if self._closed:
+            raise trio.ClosedResourceError(_CLOSED)
         if not self._buffer.has_room(len(data)):
             raise trio.WouldBlock
         self._put(data)
@@ -122,11 +145,6 @@ class AudioSender(trio.abc.SendChannel[bytes]):
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise self._ended_error() from None
         self._buffer.added(len(data))
-
-    def _check(self) -> None:
-        self._check_usable()
-        if self._closed:
-            raise trio.ClosedResourceError(_CLOSED)
 
     def clone(self) -> AudioSender:
         """Another sender into the same audio stream (for another producer)."""

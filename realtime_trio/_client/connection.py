@@ -80,12 +80,26 @@ class RealtimeConnection(trio.abc.AsyncResource):
     `clear_audio`, `cancel_response`) that wait for the server's answer.
     """
 
+    # Public: weak references to it keep working.
+    __slots__ = (
+        "__weakref__",
+        "_audio_sender",
+        "_engine",
+        "_events",
+        "_low_water",
+        "_protocol",
+        "_room",
+        "is_sideband",
+    )
+
     def __init__(self, engine: ConnectionEngine) -> None:
         self._engine = engine
         self._protocol = engine.protocol
-        # The hot path of receiving reads these directly.
+        # The hot paths of receiving and of sending audio read these directly.
         self._events = engine.events_recv
         self._room = engine.room
+        self._low_water = engine.low_water
+        self._audio_sender = engine.audio_sender
         #: Whether this connection is attached to a call (``call_id=``).
         self.is_sideband = engine.is_sideband
 
@@ -182,9 +196,10 @@ class RealtimeConnection(trio.abc.AsyncResource):
         return terminal if terminal is not None else exc
 
     def _taken(self, item: Item) -> ReceivedEvent:
-        """The consumer took ``item``: tell a waiting receive task, unwrap."""
-        if self._room:
-            self._engine.room_made()
+        """The consumer took ``item``: wake a waiting receive task at low water, unwrap."""
+        low_water = self._low_water
+        if low_water is not None and low_water.waiting and low_water.taken():
+            self._room.unpark_all()
         if type(item) is Failure:
             raise item.error
         return item  # type: ignore[return-value]
@@ -193,10 +208,15 @@ class RealtimeConnection(trio.abc.AsyncResource):
         return self
 
     async def __anext__(self) -> ReceivedEvent:
+        # `receive`, inlined: ``async for event in conn`` is the streaming hot path.
         try:
-            return await self.receive()
-        except trio.EndOfChannel:
-            raise StopAsyncIteration from None
+            item = await self._events.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError) as exc:
+            error = self._receive_error(exc)
+            if isinstance(error, trio.EndOfChannel):
+                raise StopAsyncIteration from None
+            raise error from None
+        return self._taken(item)
 
     # --- sending ------------------------------------------------------------
 
@@ -237,15 +257,15 @@ class RealtimeConnection(trio.abc.AsyncResource):
 
         This is a checkpoint. Cancelling it is safe: all of ``pcm`` or none of it was queued.
         """
-        await self._engine.audio_sender.send(pcm)
+        await self._audio_sender.send(pcm)
 
     def send_audio_nowait(self, pcm: bytes) -> None:
         """Queue input audio now, or raise `trio.WouldBlock` if the audio buffer is over budget."""
-        self._engine.audio_sender.send_nowait(pcm)
+        self._audio_sender.send_nowait(pcm)
 
     def audio_sender(self) -> AudioSender:
         """A new `AudioSender` for one more audio producer; close it when done."""
-        return self._engine.audio_sender.clone()
+        return self._audio_sender.clone()
 
     # --- correlated helpers --------------------------------------------------
 

@@ -34,9 +34,9 @@ reader task; the user's tasks encode and queue what they send themselves
 (`queue_nowait`, `queue`).
 
 Opening (`run`, bounded by ``connect_timeout``): the WebSocket handshake,
-then the receive task starts and reads until ``session.created``, holding
-the events before it (nobody can read them yet); it reports started, the
-other tasks start, and `run` reports started.
+then reading until ``session.created``, holding the events before it
+(nobody can read them yet); then the tasks start, the receive task
+delivering the held events first, and `run` reports started.
 
 Ending: no task lets an ordinary exception escape. When the socket closes,
 `classify_close` decides what that means; a failure becomes the *terminal
@@ -121,7 +121,7 @@ class ConnectionEngine:
         # The receive task parks here while the events buffer is full, until the
         # consumer takes it down to low water (None: unbuffered, a hand-over).
         self.room = trio.lowlevel.ParkingLot()
-        self._low_water = LowWater(size) if size else None
+        self.low_water = LowWater(size) if size else None
         self._delivery_scope: trio.CancelScope | None = None
         self._dropped_while_closing = 0
         self.outgoing_send, self._outgoing_recv = trio.open_memory_channel[str](
@@ -160,12 +160,6 @@ class ConnectionEngine:
         if self._closing:
             raise ConnectionClosed(close_reason=self.close_reason)
 
-    def room_made(self) -> None:
-        """The consumer took an event while the receive task waits for room."""
-        assert self._low_water is not None
-        if self._low_water.taken():
-            self.room.unpark_all()
-
     def queue_nowait(self, event: Record | Mapping[str, Any]) -> str | None:
         """Encode and queue ``event``; return its text, unqueued, if the buffer is
         full (``input_audio_buffer.*`` events go through the audio task)."""
@@ -203,16 +197,19 @@ class ConnectionEngine:
                 try:
                     async with trio.open_nursery() as nursery:
                         try:
-                            await self._open(nursery)
+                            held = await self._open()
                         except BaseException as exc:
                             setup_error = exc
                             raise
+                        nursery.start_soon(self._receive_task, held)
                         nursery.start_soon(self._send_task)
                         # Clone now: aclose() may close our end before the task runs.
                         nursery.start_soon(self._audio_task, self.outgoing_send.clone())
                         nursery.start_soon(self._expiry_task)
                         started = True
                         task_status.started()
+                        # It refers to start()'s nursery: let that go now.
+                        del task_status
                 except BaseExceptionGroup as group:
                     if started:
                         raise
@@ -225,18 +222,26 @@ class ConnectionEngine:
                     await self._ws.abort()
             self._finish()
 
-    async def _open(self, nursery: trio.Nursery) -> None:
-        """The handshake, and the receive task until ``session.created`` (within ``connect_timeout``)."""
+    async def _open(self) -> list[Item]:
+        """The handshake, and the events up to ``session.created`` (within ``connect_timeout``)."""
         settings = self.settings
         with trio.move_on_after(settings.connect_timeout) as scope:
-            self._ws = await open_websocket(
+            self._ws = ws = await open_websocket(
                 settings.handshake,
                 connect_stream=settings.connect_stream,
                 ssl_context=settings.ssl_context,
                 max_message_size=settings.max_message_size,
                 receive_buffer_size=settings.receive_buffer_size,
             )
-            await nursery.start(self._receive_task)
+            # Nobody can read the events before session.created (there are
+            # few, usually none): hold them for the receive task.
+            held: list[Item] = []
+            while self.protocol.state is SessionState.CONNECTING:
+                try:
+                    message = await ws.get_message()
+                except WebSocketClosed as exc:
+                    raise self._closed(exc.reason, "connecting") from exc
+                held.append(self._settled(self._parse(message)))
         if scope.cancelled_caught:
             if self._ws is not None:
                 await self._ws.abort()
@@ -245,34 +250,26 @@ class ConnectionEngine:
                 f"within {settings.connect_timeout} s"
             )
         logger.debug("%r: session created", self)
+        return held
 
-    async def _receive_task(
-        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
+    async def _receive_task(self, held: list[Item]) -> None:
         ws = self._ws
         assert ws is not None
-        received = self._received
-        # Until session.created nobody can read the events (there are few,
-        # usually none): hold them, then report started and deliver them.
-        held: list[Item] = []
-        while self.protocol.state is SessionState.CONNECTING:
-            try:
-                message = await ws.get_message()
-            except WebSocketClosed as exc:
-                raise self._closed(exc.reason, "connecting") from exc
-            held.append(received(message))
-        task_status.started()
+        recorder = self._recorder
+        parse = self.protocol.receive_message
+        delta = sev.ResponseOutputAudioDelta
         with self.events_send as events:
-            for item in held:
-                await self._deliver(events, item)
-            del held
+            while held:
+                await self._deliver(events, held.pop(0))
             while True:
                 try:
                     message = await ws.get_message()
                 except WebSocketClosed as exc:
                     await self._on_closed(exc.reason, events)
                     return
-                item = received(message)
+                event = parse(message) if recorder is None else self._parse(message)
+                # The hot path: a streamed delta answers nothing.
+                item = event if type(event) is delta else self._settled(event)
                 # ws.get_message() was a checkpoint already: hand the event
                 # over without another trip through the scheduler when there
                 # is room, and wait (backpressure) only when there is not.
@@ -281,13 +278,14 @@ class ConnectionEngine:
                 except (trio.WouldBlock, trio.BrokenResourceError):
                     await self._deliver(events, item)
 
-    def _received(self, message: str | bytes) -> Item:
-        """One server message: recorded, parsed, matched to the request it answers."""
+    def _parse(self, message: str | bytes) -> ReceivedEvent:
+        """One server message, recorded and parsed."""
         if self._recorder is not None:
             self._recorder.record("server", _text(message))
-        event = self.protocol.receive_message(message)
-        if type(event) is sev.ResponseOutputAudioDelta:
-            return event  # the hot path: it answers nothing
+        return self.protocol.receive_message(message)
+
+    def _settled(self, event: ReceivedEvent) -> Item:
+        """A parsed event, matched to the request it answers: what the consumer gets."""
         if self.requests:
             self.requests.answer(event)
         if type(event) is InvalidEvent:
@@ -312,11 +310,11 @@ class ConnectionEngine:
             try:
                 events.send_nowait(item)
             except trio.WouldBlock:
-                if self._low_water is None:
+                if self.low_water is None:
                     await events.send(item)  # unbuffered: a direct hand-over
                 else:
                     while True:
-                        self._low_water.full()
+                        self.low_water.full()
                         await self.room.park()
                         with contextlib.suppress(trio.WouldBlock):
                             events.send_nowait(item)
@@ -382,30 +380,31 @@ class ConnectionEngine:
     async def _audio_task(self, outgoing: trio.MemorySendChannel[str]) -> None:
         audio = self.audio
         encoder = self._encoder
-
-        async def put(texts: list[str]) -> None:
-            for text in texts:
-                # Receiving the item was a checkpoint: skip the scheduler when
-                # there is room, wait (backpressure) only when there is not.
-                try:
-                    outgoing.send_nowait(text)
-                except trio.WouldBlock:
-                    await outgoing.send(text)
-
         with audio.receive_channel as items, outgoing:
             try:
                 async for item in items:
                     if type(item) is bytes:
                         audio.consumed(len(item))
-                        await put(encoder.audio(item))
-                        continue
-                    assert isinstance(item, AudioControl)
-                    if item.stop:
-                        break
-                    await put(encoder.control(item))
+                        texts = encoder.audio(item)
+                    else:
+                        assert isinstance(item, AudioControl)
+                        if item.stop:
+                            break
+                        texts = encoder.control(item)
+                    for text in texts:
+                        # Receiving the item was a checkpoint: skip the scheduler
+                        # when there is room, wait (backpressure) only when not.
+                        try:
+                            outgoing.send_nowait(text)
+                        except trio.WouldBlock:
+                            await outgoing.send(text)
                 # Stopped (closing) or every sender closed: send the last partial frame.
                 if self.terminal is None:
-                    await put(encoder.finish())
+                    for text in encoder.finish():
+                        try:
+                            outgoing.send_nowait(text)
+                        except trio.WouldBlock:
+                            await outgoing.send(text)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return  # the send task is gone: the connection is ending
 

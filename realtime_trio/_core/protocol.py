@@ -70,6 +70,19 @@ class RealtimeProtocol:
         event_id_prefix: Prefix of the ids `next_event_id` makes.
     """
 
+    __slots__ = (
+        "_id_prefix",
+        "_ids",
+        "codec",
+        "default_response_id",
+        "events_received",
+        "events_sent",
+        "input_audio_bytes",
+        "responses_in_flight",
+        "session",
+        "state",
+    )
+
     def __init__(
         self, *, codec: EventCodec | None = None, event_id_prefix: str | None = None
     ) -> None:

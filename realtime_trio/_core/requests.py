@@ -129,6 +129,8 @@ class PendingRequests:
             event names it (the shell's `ServerError`).
     """
 
+    __slots__ = ("_pending", "_rejection")
+
     def __init__(self, rejection: Callable[[sev.ErrorEvent], BaseException]) -> None:
         self._rejection = rejection
         self._pending: list[PendingRequest[Any]] = []

@@ -495,6 +495,31 @@ async def test_unexpected_close_is_broken_after_buffered_events(
             await conn.update_session(SessionConfig())
 
 
+async def test_async_for_raises_the_terminal_error_after_buffered_events(
+    nursery: trio.Nursery,
+) -> None:
+    # `async for` reads the events buffer itself (not through receive()):
+    # it must end the same way receive() does.
+    async def script(ws: trio_websocket.WebSocketConnection, seen: Seen) -> None:
+        await ws.send_message(
+            json.dumps({"type": "input_audio_buffer.cleared", "event_id": "e"})
+        )
+        await ws.aclose(1011, "server error")
+
+    server = FakeServer(nursery, script=script)
+    async with connect(server) as conn:
+        received = []
+        with pytest.raises(ConnectionBroken) as info:
+            async for event in conn:
+                received.append(type(event))
+        assert received == [events.SessionCreated, events.InputAudioBufferCleared]
+        assert info.value.close_reason is not None
+        assert info.value.close_reason.code == 1011
+    with pytest.raises(ConnectionClosed):
+        async for _ in conn:
+            pass
+
+
 async def test_sideband_lost_socket_is_broken_not_call_ended(
     nursery: trio.Nursery,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import weakref
 from typing import Any
 
 import numpy as np
@@ -198,3 +199,14 @@ async def test_audio_after_close_is_refused(nursery: trio.Nursery) -> None:
         await conn.send_audio(b"\x00\x00")
     with pytest.raises(ConnectionClosed):
         await sender.send(b"\x00\x00")
+
+
+async def test_the_connection_and_its_senders_can_be_weakly_referenced(
+    nursery: trio.Nursery,
+) -> None:
+    # Both are public, and slotted for memory: weak references still work.
+    server = FakeServer(nursery)
+    async with connect(server) as conn:
+        with conn.audio_sender() as sender:
+            assert weakref.ref(conn)() is conn
+            assert weakref.ref(sender)() is sender
