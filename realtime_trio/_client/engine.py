@@ -477,12 +477,19 @@ class ConnectionEngine:
             await self._send_done.wait()
             if ws is not None:
                 await ws.aclose(1000)
-        if ws is not None and ws.closed is None:
-            await ws.abort()
-        if self.close_reason is None and ws is not None and ws.closed is not None:
-            self.close_reason = ws.closed
-        self.events_recv.close()
-        self._cancel_scope.cancel()
+        try:
+            if ws is not None and ws.closed is None:
+                # Shielded: when the caller is cancelled (an outer deadline), a
+                # Cancelled here would skip the cancel below, and the tasks
+                # (the expiry task's sleep included) would outlive the close.
+                with trio.CancelScope(shield=True):
+                    await ws.abort()
+            if self.close_reason is None and ws is not None and ws.closed is not None:
+                self.close_reason = ws.closed
+            self.events_recv.close()
+        finally:
+            # Whatever happened above, no task outlives closing.
+            self._cancel_scope.cancel()
         with trio.CancelScope(shield=True):
             with trio.move_on_after(close_timeout):
                 await self.closed.wait()
