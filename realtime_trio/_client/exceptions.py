@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from .._core.closing import CloseReason, ConnectionEnd, Ending
+from .._core.closing import ClosedBy, CloseReason, ConnectionEnd, Ending
 from .._core.errors import RealtimeError
 
 if TYPE_CHECKING:
@@ -118,6 +118,13 @@ class ConnectionBroken(RealtimeError, trio.BrokenResourceError):
     ``close_reason`` has the close code and reason when the server sent a close
     frame (for example 1001 after ``session_expired``); ``__cause__`` holds the
     underlying error.
+
+    Attributes:
+        close_reason: How the WebSocket closed, or None.
+        closed_by: ``"client"`` when realtime_trio failed the connection itself
+            because the server broke the WebSocket protocol (``close_reason``
+            then holds the 1002, 1007 or 1009 that *we* sent); ``"server"``
+            otherwise (the server closed it, or the network lost it).
     """
 
     def __init__(
@@ -125,6 +132,13 @@ class ConnectionBroken(RealtimeError, trio.BrokenResourceError):
     ) -> None:
         super().__init__(message)
         self.close_reason = close_reason
+
+    @property
+    def closed_by(self) -> ClosedBy:
+        """Which side closed the connection (see the class's attributes)."""
+        if self.close_reason is None:
+            return "server"
+        return self.close_reason.closed_by
 
     def __repr__(self) -> str:
         return (

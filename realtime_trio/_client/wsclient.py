@@ -319,7 +319,7 @@ class WebSocketClient:
                 )
             except WebSocketClosed:
                 pass
-        await self._finish(CloseReason(code, reason))
+        await self._finish(CloseReason(code, reason, closed_by="client"))
 
     async def _finish(self, reason: CloseReason) -> None:
         if self.closed is None:

@@ -13,12 +13,20 @@ how it closed                          `Ending`           what the user sees
 =====================================  =================  ====================================
 before ``session.created``             ``BROKEN``         opening fails with ConnectionBroken
 we were closing (``aclose``)           ``CLOSED``         ConnectionClosed
+we failed it (the server broke the     ``BROKEN``         ConnectionBroken, after the last event
+protocol: 1002, 1007, 1009)
 the server closed with 1000            ``SERVER_CLOSED``  the event stream ends; a pending
                                                           request fails with ConnectionBroken
 a sideband, a close frame (not 1006)   ``CALL_ENDED``     CallEnded, after the last event
 any other close, or lost (1006)        ``BROKEN``         ConnectionBroken, after the last event
 lost while writing a message           ``BROKEN``         ConnectionBroken
 =====================================  =================  ====================================
+
+When realtime_trio itself fails the connection because the server broke the
+protocol (a masked or malformed frame, invalid UTF-8, a message too big), the
+`CloseReason` says so with ``closed_by="client"``, and the message says
+"realtime_trio closed the connection" rather than "the server closed the
+connection": the code alone (1002, 1007, 1009) could have come from either side.
 
 On a sideband a close frame from the server means the call ended (hangup by
 either side); a socket lost without one is a network failure like any other.
@@ -31,13 +39,27 @@ from typing import Literal, TypeAlias
 
 import attrs
 
+#: Which side closed the WebSocket (see `CloseReason.closed_by`).
+ClosedBy: TypeAlias = Literal["server", "client"]
+
 
 @attrs.frozen
 class CloseReason:
-    """Why a WebSocket closed: the close ``code`` and ``reason`` text."""
+    """Why a WebSocket closed: the close ``code`` and ``reason`` text.
+
+    Attributes:
+        code: The close code (1006 when the socket was lost without a close frame).
+        reason: The close reason text, if any.
+        closed_by: ``"client"`` when realtime_trio failed the connection itself
+            because the server broke the protocol (1002 protocol error, 1007
+            invalid UTF-8, 1009 message too big): ``code`` and ``reason`` are
+            then the ones *we* sent. ``"server"`` otherwise: the server's close
+            frame (or its echo of ours), or a lost socket (1006).
+    """
 
     code: int | None
     reason: str | None = None
+    closed_by: ClosedBy = attrs.field(default="server", kw_only=True)
 
     def __str__(self) -> str:
         if self.code is None:
@@ -89,11 +111,20 @@ def classify_close(
     """Decide what the WebSocket closing as ``reason`` means (see the module's table).
 
     Args:
-        reason: How the WebSocket closed.
+        reason: How the WebSocket closed (``reason.closed_by`` says whether
+            we failed it ourselves).
         phase: What the connection was doing when it saw the close.
         we_closed: Whether we had started closing (``aclose``) by then.
         sideband: Whether the connection is attached to a call (``call_id=``).
     """
+    if reason.closed_by == "client" and (phase == "connecting" or not we_closed):
+        when = " before session.created" if phase == "connecting" else ""
+        return ConnectionEnd(
+            Ending.BROKEN,
+            reason,
+            f"realtime_trio closed the connection{when}: the server violated "
+            f"the WebSocket protocol ({_reason_text(reason)})",
+        )
     if phase == "connecting":
         return ConnectionEnd(
             Ending.BROKEN,

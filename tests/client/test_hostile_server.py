@@ -10,6 +10,7 @@ raises one typed `HandshakeError` promptly (every test runs under
 from __future__ import annotations
 
 import functools
+import json
 import ssl
 import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -19,8 +20,11 @@ from typing import Any
 import pytest
 import trio
 import trustme
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, Request
 
 from realtime_trio import (
+    ConnectionBroken,
     ConnectionRejected,
     ConnectTimeout,
     HandshakeError,
@@ -28,6 +32,8 @@ from realtime_trio import (
     open_realtime,
 )
 from realtime_trio._client.wsclient import MAX_REJECTION_BODY
+from tests.helpers.fake_server import SESSION_CREATED
+from tests.helpers.frames import frame, text
 
 KEY = "sk-test-hostile-0123456789"
 #: A test fails rather than hangs.
@@ -325,3 +331,40 @@ async def test_a_server_that_does_not_speak_tls_says_so() -> None:
             error = await failure(f"wss://127.0.0.1:{port}/v1")
     assert not isinstance(error, ConnectTimeout)
     assert "TLS error" in str(error)
+
+
+def accept_answer(head: bytes) -> bytes:
+    """The 101 answer to the upgrade request ``head``."""
+    ws = WSConnection(ConnectionType.SERVER)
+    ws.receive_data(head)
+    assert any(isinstance(e, Request) for e in ws.events())
+    return ws.send(AcceptConnection())
+
+
+@pytest.mark.parametrize("when", ["before session.created", "after session.created"])
+async def test_a_protocol_violation_says_realtime_trio_closed(when: str) -> None:
+    async def handler(stream: trio.abc.Stream) -> None:
+        answer = accept_answer(await read_head(stream))
+        if when == "after session.created":
+            answer += text(json.dumps(SESSION_CREATED))
+        await stream.send_all(answer + frame(0x1, b"{}", mask=b"abcd"))
+        await trio.sleep_forever()
+
+    with trio.fail_after(DEADLINE):
+        async with serving(handler) as port:
+            url = f"ws://127.0.0.1:{port}/v1"
+            with pytest.raises(ConnectionBroken) as info:
+                async with open_realtime(
+                    model="gpt-realtime", api_key=KEY, url=url
+                ) as conn:
+                    async for _ in conn:
+                        pass
+    error = info.value
+    assert error.closed_by == "client"
+    assert error.close_reason is not None
+    assert error.close_reason.code == 1002
+    assert "the server closed" not in str(error)
+    assert str(error).startswith("realtime_trio closed the connection")
+    assert ("before session.created" in str(error)) is (
+        when == "before session.created"
+    )

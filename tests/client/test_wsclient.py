@@ -181,6 +181,7 @@ async def test_a_broken_frame_fails_the_connection_with_its_code(
         with pytest.raises(WebSocketClosed) as info:
             await client.get_message()
         assert info.value.reason.code == code
+        assert info.value.reason.closed_by == "client"
     assert [e.code for e in seen if isinstance(e, CloseConnection)] == [code]
 
 

@@ -77,3 +77,30 @@ def test_lost_while_sending_is_broken_even_with_1000() -> None:
         end = classify(code, phase="sending", sideband=True)
         assert end.kind is Ending.BROKEN
         assert end.message == f"the connection ended while sending: code {code}"
+
+
+def test_a_server_close_frame_says_the_server_closed() -> None:
+    assert CloseReason(1002, "bad").closed_by == "server"
+    end = classify(1002, "bad", phase="connecting")
+    assert end.message.startswith("the server closed the connection")
+
+
+@pytest.mark.parametrize("sideband", [False, True])
+@pytest.mark.parametrize("phase", ["connecting", "receiving", "sending"])
+def test_a_connection_we_failed_says_realtime_trio_closed_it(
+    phase: Phase, sideband: bool
+) -> None:
+    reason = CloseReason(1002, "unknown opcode 0x3", closed_by="client")
+    end = classify_close(reason, phase=phase, we_closed=False, sideband=sideband)
+    assert end.kind is Ending.BROKEN and end.is_failure  # never CALL_ENDED
+    assert end.close_reason.closed_by == "client"
+    assert "the server closed" not in end.message
+    assert end.message.startswith("realtime_trio closed the connection")
+    assert "(code 1002, unknown opcode 0x3)" in end.message
+    assert ("before session.created" in end.message) is (phase == "connecting")
+
+
+def test_a_connection_we_failed_while_closing_is_closed() -> None:
+    reason = CloseReason(1007, "invalid UTF-8", closed_by="client")
+    end = classify_close(reason, phase="receiving", we_closed=True, sideband=False)
+    assert end.kind is Ending.CLOSED
