@@ -16,7 +16,6 @@ import attrs
 import trio
 
 from .._client.connection import RealtimeConnection
-from .._client.unwrap import open_hidden_nursery
 from .._core import requests
 from .._core.item_models import McpApprovalResponseItem
 from .._core.logs import get_logger
@@ -27,6 +26,7 @@ from .._core.session_models import (
     SessionConfig,
     TranscriptionSessionConfig,
 )
+from .._trio.unwrap import open_hidden_nursery
 from .engine import ConversationEngine, Delivered, Failure
 from .pump import run_pump
 from .records import Interruption, ItemState, ResponseState

@@ -46,7 +46,6 @@ from .._client.connection import RealtimeConnection
 from .._client.exceptions import ConnectionBroken, ConnectionClosed
 from .._client.open import open_realtime
 from .._client.transport import DEFAULT_URL
-from .._client.unwrap import open_hidden_nursery
 from .._core.headers import InvalidHeaderError, check_header_value
 from .._core.session_models import (
     AudioConfig,
@@ -56,6 +55,7 @@ from .._core.session_models import (
     ServerVad,
     SessionConfig,
 )
+from .._trio.unwrap import open_hidden_nursery
 from .demo_report import SYNTHETIC, DemoResult, Timeline, print_report, watch
 from .errors import CommandFailed, UsageError
 from .flags import positive_seconds, websocket_url

@@ -30,12 +30,12 @@ from typing import IO, Any
 
 import trio
 
-from .._client.unwrap import open_hidden_nursery
 from .._core.headers import InvalidHeaderError
 from .._core.session_models import SessionConfig
 from .._sip.call import CallHandler, Decider
 from .._sip.options import SIP_SERVER_DEFAULTS, SipServerOptions
 from .._sip.server import SipCallServer
+from .._trio.unwrap import open_hidden_nursery
 from .._webhooks.signature import InvalidSecretError
 from .errors import INTERRUPTED, Exit, UsageError
 from .sip_demo import DEMO_INSTRUCTIONS, demo_session, make_demo_handler

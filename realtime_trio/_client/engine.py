@@ -65,6 +65,7 @@ from .._core.logs import get_logger
 from .._core.protocol import RealtimeProtocol, SessionState
 from .._core.record import Record
 from .._core.requests import PendingRequests
+from .._trio.unwrap import collapse, reraise
 from .audio_encoding import AudioControl, AudioEncoder, audio_control
 from .audio_input import AudioBuffer, AudioSender
 from .exceptions import (
@@ -75,7 +76,6 @@ from .exceptions import (
 )
 from .options import ConnectionSettings
 from .transport import open_websocket
-from .unwrap import collapse, reraise
 from .wsclient import WebSocketClient, WebSocketClosed
 
 logger = get_logger()

@@ -14,11 +14,11 @@ import trio
 
 from .._core.logs import get_logger
 from .._core.options import fill_options, takes_options
+from .._trio.unwrap import open_hidden_nursery
 from .connection import RealtimeConnection
 from .engine import ConnectionEngine
 from .exceptions import ConnectionRejected
 from .options import CONNECTION_DEFAULTS, ConnectionOptions, ConnectionSettings
-from .unwrap import open_hidden_nursery
 
 logger = get_logger()
 

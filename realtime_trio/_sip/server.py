@@ -36,8 +36,8 @@ from typing import Unpack, final
 
 import trio
 
-from .._client.unwrap import open_hidden_nursery
 from .._core.options import takes_options
+from .._trio.unwrap import open_hidden_nursery
 from .._webhooks.events import RealtimeCallIncoming
 from .call import CallHandler, CallOutcome, IncomingCall, logger
 from .http import WebhookApp, serve_http

@@ -6,7 +6,7 @@ import pytest
 import trio
 
 from realtime_trio import ConnectionBroken, RealtimeInternalError
-from realtime_trio._client.unwrap import collapse, leaves, reraise
+from realtime_trio._trio.unwrap import collapse, leaves, reraise
 
 
 def cancelled() -> trio.Cancelled:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import h11
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from realtime_trio import RealtimeError
@@ -91,9 +91,12 @@ def test_bad_names_are_refused_and_shown(name: str) -> None:
 
 @given(st.text(st.characters(max_codepoint=0x7F), max_size=12) | st.text(max_size=6))
 def test_names_agree_with_h11(name: str) -> None:
+    # h11 also judges what some headers mean (a second Host, a Transfer-Encoding
+    # of "1"): compare on the name alone, with a request that needs no Host.
+    assume(name.lower() not in {"host", "content-length", "transfer-encoding"})
     try:
         raw = name.encode("latin-1")
-        h11.Request(method="GET", target="/", headers=[("Host", "x"), (raw, "1")])
+        h11.Request(method="GET", target="/", headers=[(raw, "1")], http_version="1.0")
         h11_ok = True
     except (UnicodeEncodeError, h11.LocalProtocolError):
         h11_ok = False

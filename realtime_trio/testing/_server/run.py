@@ -9,8 +9,8 @@ from typing import Final, Unpack
 import trio
 
 from ..._core.options import takes_options
+from ..._trio.unwrap import open_hidden_nursery
 from .listening import listen, serve_listeners
-from .nursery import open_hidden_nursery
 from .options import SIMULATOR_DEFAULTS, SimulatorOptions, fill_simulator_options
 from .simulator import RealtimeSimulator
 
