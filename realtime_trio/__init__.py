@@ -7,62 +7,17 @@ control over REST and the SIP call server) and `realtime_trio.testing` (the
 local simulator).
 """
 
+# ruff: noqa: F405 (the names of __all__ come from ._exports, on first use)
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import audio as audio
-from . import events as events
-from . import webhooks as webhooks
-from ._agent.conversation import ConversationStatistics as ConversationStatistics
-from ._agent.conversation import RealtimeConversation as RealtimeConversation
-from ._agent.conversation import open_conversation as open_conversation
-from ._agent.records import Interruption as Interruption
-from ._agent.records import ItemState as ItemState
-from ._agent.records import ResponseState as ResponseState
-from ._agent.records import TranscriptionTotals as TranscriptionTotals
-from ._agent.records import UsageTotals as UsageTotals
-from ._agent.state import ConversationState as ConversationState
-from ._agent.tools import ToolFunction as ToolFunction
-from ._agent.tools import function_tool as function_tool
-from ._agent.tracker import AudioSink as AudioSink
-from ._agent.tracker import PlaybackStatistics as PlaybackStatistics
-from ._agent.tracker import PlaybackTracker as PlaybackTracker
-from ._client.audio_input import AudioSender as AudioSender
-from ._client.connection import ConnectionStatistics as ConnectionStatistics
-from ._client.connection import RealtimeConnection as RealtimeConnection
-from ._client.exceptions import CallEnded as CallEnded
-from ._client.exceptions import CloseReason as CloseReason
-from ._client.exceptions import ConnectionBroken as ConnectionBroken
-from ._client.exceptions import ConnectionClosed as ConnectionClosed
-from ._client.exceptions import ConnectionRejected as ConnectionRejected
-from ._client.exceptions import ConnectTimeout as ConnectTimeout
-from ._client.exceptions import HandshakeError as HandshakeError
-from ._client.exceptions import ServerError as ServerError
-from ._client.open import connect_realtime as connect_realtime
-from ._client.open import open_realtime as open_realtime
-from ._client.options import MessageRecorder as MessageRecorder
-from ._core.client_events import ClientEvent as ClientEvent
-from ._core.errors import LocalProtocolError as LocalProtocolError
-from ._core.errors import ProtocolError as ProtocolError
-from ._core.errors import RealtimeError as RealtimeError
-from ._core.errors import RealtimeInternalError as RealtimeInternalError
-from ._core.errors import RemoteProtocolError as RemoteProtocolError
-from ._core.headers import InvalidHeaderError as InvalidHeaderError
-from ._core.invalid import InvalidEvent as InvalidEvent
-from ._core.invalid import ReceivedEvent as ReceivedEvent
-from ._core.record import Record as Record
-from ._core.sentinel import UNSET as UNSET
-from ._core.sentinel import UnsetType as UnsetType
-from ._core.serde import EventCodec as EventCodec
-from ._core.serde import dump_event as dump_event
-from ._core.serde import encode_event as encode_event
-from ._core.serde import parse_event as parse_event
-from ._core.server_events import ServerEvent as ServerEvent
-from ._core.server_events import UnknownEvent as UnknownEvent
-from ._core.session_models import SessionConfig as SessionConfig
-from ._core.util import fixup_module_metadata as _fixup_module_metadata
 from ._version import __version__ as __version__
+
+if TYPE_CHECKING:
+    from . import calls as calls
+    from ._exports import *  # noqa: F403 (the names of __all__)
 
 __all__ = [
     "AudioSender",
@@ -75,6 +30,7 @@ __all__ = [
     "ConnectionClosed",
     "ConnectionRejected",
     "ConnectionStatistics",
+    "ConversationMetrics",
     "ConversationState",
     "ConversationStatistics",
     "EventCodec",
@@ -82,9 +38,12 @@ __all__ = [
     "Interruption",
     "InvalidEvent",
     "InvalidHeaderError",
+    "InvalidOptionError",
     "ItemState",
     "LocalProtocolError",
     "MessageRecorder",
+    "MetricSummary",
+    "MetricsTracker",
     "PlaybackStatistics",
     "PlaybackTracker",
     "ProtocolError",
@@ -101,6 +60,7 @@ __all__ = [
     "SessionConfig",
     "ToolFunction",
     "TranscriptionTotals",
+    "TurnMetrics",
     "UNSET",
     "UnknownEvent",
     "UnsetType",
@@ -116,23 +76,32 @@ __all__ = [
     "open_conversation",
     "open_realtime",
     "parse_event",
+    "summarize_turns",
     "webhooks",
 ]
 
 
-if TYPE_CHECKING:
-    from . import calls as calls
-
-
 def __getattr__(name: str) -> Any:
-    # `calls` brings httpx and hypercorn (about 0.4 s of imports), which a
-    # WebSocket client does not need: it is imported when first asked for.
-    if name == "calls":
-        import importlib
+    # Nothing but the version is imported with the package: the first public
+    # name asked for imports them all (about 0.4 s: trio, numpy, the event
+    # records), so loading the pytest plugin or ``realtime_trio._version``
+    # costs nothing. `calls` brings httpx and hypercorn, which a WebSocket
+    # client does not need: it is imported only when asked for.
+    import importlib
 
+    if name == "calls":
         return importlib.import_module(".calls", __name__)
+    if name in _LAZY:
+        exports = importlib.import_module("._exports", __name__)
+        namespace = globals()
+        for exported in exports.EXPORTED:
+            namespace.setdefault(exported, getattr(exports, exported))
+        return namespace[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_fixup_module_metadata(__name__, globals(), [n for n in __all__ if n != "calls"])
-del _fixup_module_metadata
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+_LAZY = frozenset(__all__) - {"calls", "__version__"}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable, Sequence
@@ -64,7 +65,9 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenario", metavar="FILE", help="a scenario JSON file (see the docs)"
     )
     scenario.add_argument(
-        "--replay", metavar="FILE", help="serve this JSONL recording back"
+        "--replay",
+        metavar="FILE",
+        help="serve this JSONL recording back (or the one recording in a folder)",
     )
     parser.add_argument(
         "--replay-unrecorded",
@@ -106,10 +109,12 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         f"{_DEFAULTS['max_message_size'] // 2**20} MiB)",
     )
     parser.add_argument(
-        "--record-dir",
+        "--record",
+        "--record-dir",  # its first spelling, kept
+        dest="record_dir",
         default=_DEFAULTS["record_dir"],
         metavar="DIR",
-        help="record every connection as JSONL here",
+        help="record every connection as JSONL here (also: --record-dir)",
     )
     parser.add_argument(
         "--elide-audio",
@@ -139,12 +144,13 @@ def simulator_options(args: argparse.Namespace) -> SimulatorOptions:
     if args.scenario:
         options["scenario"] = _load("--scenario", args.scenario, Scenario.load)
     elif args.replay:
+        file = _replay_file(args.replay)
         replay = _load(
             "--replay",
-            args.replay,
+            file,
             lambda path: Replay.load(path, unrecorded=args.replay_unrecorded),
         )
-        _load("--replay", args.replay, lambda _: ReplaySession(replay))
+        _load("--replay", file, lambda _: ReplaySession(replay))
         options["scenario"] = replay
     else:
         options["scenario"] = None
@@ -167,6 +173,25 @@ def _check_numbers(args: argparse.Namespace) -> None:
         raise UsageError(
             "--max-message-size", f"must be at least 1, not {args.max_message_size}"
         )
+
+
+def _replay_file(path: str) -> str:
+    """``--replay FILE``, or the one recording of ``--replay DIR`` (as ``--record DIR`` makes)."""
+    if not os.path.isdir(path):
+        return path
+    try:
+        found = sorted(name for name in os.listdir(path) if name.endswith(".jsonl"))
+    except OSError as exc:
+        raise UsageError("--replay", f"{path}: {exc.strerror or exc}") from None
+    if len(found) != 1:
+        which = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+        problem = (
+            f"holds {len(found)} recordings ({which})"
+            if found
+            else "holds no .jsonl recording"
+        )
+        raise UsageError("--replay", f"{path} {problem}: name the file to serve")
+    return os.path.join(path, found[0])
 
 
 def _load(flag: str, path: str, load: Callable[[str], T]) -> T:

@@ -180,7 +180,7 @@ def _one_response_recording(path: Path, *more: dict[str, Any]) -> Path:
         },
         {"t": 1, "direction": "client", "event": {"type": "response.create"}},
         {
-            "t": 2,
+            "t": 1.01,  # replayed 10 ms after the client's response.create
             "direction": "server",
             "event": {"type": "future.event", "event_id": "e1", "x": 1},
         },
@@ -193,7 +193,7 @@ def _one_response_recording(path: Path, *more: dict[str, Any]) -> Path:
 async def test_replay_replays_a_server_close(tmp_path: Path) -> None:
     path = _one_response_recording(
         tmp_path / "closed.jsonl",
-        {"t": 3, "direction": "server", "close": {"code": 4321, "reason": "bye"}},
+        {"t": 1.02, "direction": "server", "close": {"code": 4321, "reason": "bye"}},
     )
     import trio_websocket
 
@@ -258,7 +258,7 @@ def _create_response(event_id: str) -> dict[str, Any]:
 
 def test_replay_answers_with_the_ids_the_client_sent() -> None:
     out = io.StringIO()
-    recorder = Recorder(out)
+    recorder = Recorder(out, clock=lambda: 0.0)  # each answer due at once
     recorder.record("server", {"type": "session.created", "session": {}})
     recorder.record("client", _create_item("rec_1", "item_recorded"))
     item = _create_item("rec_1", "item_recorded")["item"]

@@ -9,7 +9,9 @@ One JSON object per line, in the order the events passed::
      "elided": {"audio": 4800}}
     {"t": 1.5, "direction": "server", "close": {"code": 1000, "reason": ""}}
 
-``t`` is seconds since the recorder started, on a monotonic clock;
+``t`` is seconds since the recorder started, on a monotonic clock, at the
+clock's full precision (so that a replay keeps the order, and under a mock
+clock the exact times, of events a hair apart);
 ``direction`` is ``"client"`` (sent by the client) or ``"server"``. With
 ``elide_audio`` the base64 audio payloads (``input_audio_buffer.append``'s
 ``audio``, ``response.output_audio.delta``'s ``delta`` and the ``audio`` of
@@ -19,17 +21,23 @@ the connection (``direction`` says who closed it).
 
 Replay
 ------
-`Replay` serves a recording back: on connect it sends the server events
-recorded before the first client event; then each client event releases the
-server events recorded after the next recorded client event of the same
-type (recorded client events skipped on the way are dropped). A client event
-with no recorded match left is ignored, or answered with an ``error`` event
-when ``unrecorded="error"``. Appends are
-matched by audio bytes rather than by count, so the client may chunk its
-audio differently: the events recorded after a recorded append are released
-once the client has appended at least as many bytes in total. Elided audio
-comes back as silence of the recorded length. A recorded server close is
-replayed as a close.
+`Replay` serves a recording back, following the recording's own causality:
+on connect it sends the server events recorded before the first client
+event; then each client event *matches* the next recorded client event of
+the same type (recorded client events skipped on the way are dropped, with
+what they were answered), and the server events recorded after that one
+(up to the next recorded client event) are sent as many seconds after the
+match as the recording has between them and it (the difference of their
+``t``), on the trio clock, and never before the events recorded earlier. So a reply that arrived 0.3 s after a client event
+arrives 0.3 s after the client sends it again, and a barge-in replays as it
+happened. Under ``trio.testing.MockClock(autojump_threshold=0)`` these
+delays cost no wall time. A client event with no recorded match left is
+ignored, or answered with an ``error`` event when ``unrecorded="error"``.
+Appends are matched by audio bytes rather than by count, so the client may
+chunk its audio differently: a recorded append is matched when the client
+has appended at least as many bytes in total. Elided audio comes back as
+silence of the recorded length. A recorded server close is replayed as a
+close.
 
 Ids that a client makes up (``event_id``, the ``id`` of an item it creates,
 the ``realtime_trio_request`` tag of ``response.metadata``, ...) differ from
@@ -180,7 +188,7 @@ class Recorder:
         )
 
     def _elapsed(self) -> float:
-        return round(self._clock() - self._start, 6)
+        return self._clock() - self._start
 
     def close(self) -> None:
         """Flush, and close the file if the recorder opened it."""

@@ -5,12 +5,16 @@ without one a random id, and event ids (and the ``response.metadata`` tag of
 `create_response`, which is one) depend on what the client sent before. So
 each client event that matches a recorded one teaches the session which of
 its ids stand for which recorded ones (`CLIENT_ID_PATHS`), and every server
-event it releases says the client's ids instead of the recorded ones.
+event it releases says the client's ids instead of the recorded ones. A
+value the server only echoes from the client's request (`ECHOED_FIELDS`: the
+``audio_end_ms`` of a truncation) is the client's too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import attrs
@@ -37,6 +41,13 @@ CLIENT_ID_PATHS: Final = (
     ("item_id",),
     ("response", "metadata", REQUEST_METADATA_KEY),
 )
+
+
+#: Fields of a server event that echo the client event it answers, by their types:
+#: the server truncates where the client said, whatever was recorded.
+ECHOED_FIELDS: Final[Mapping[tuple[object, object], tuple[str, ...]]] = {
+    ("conversation.item.truncate", "conversation.item.truncated"): ("audio_end_ms",),
+}
 
 
 def _lookup(obj: Mapping[str, Any], path: tuple[str, ...]) -> object:
@@ -69,10 +80,19 @@ def substitute_ids(obj: Any, ids: Mapping[str, str]) -> Any:
     return obj
 
 
+def _echo(obj: dict[str, Any], sent: Mapping[str, Any]) -> None:
+    """Put in ``obj`` the fields it echoes of ``sent`` (`ECHOED_FIELDS`)."""
+    for name in ECHOED_FIELDS.get((sent.get("type"), obj.get("type")), ()):
+        if name in sent:
+            obj[name] = sent[name]
+
+
 @attrs.define
 class _Segment:
     trigger: str | None
     append_bytes: int
+    #: When the triggering client event was recorded.
+    t: float = 0.0
     #: The recorded client event that releases the lines.
     event: Mapping[str, Any] | None = None
     lines: list[RecordedEvent] = attrs.field(factory=list)
@@ -94,7 +114,9 @@ def _segments(replay: Replay) -> list[_Segment]:
                         len(decode_audio(audio)) if isinstance(audio, str) else 0
                     )
             segments.append(
-                _Segment(trigger=line.type, append_bytes=appended, event=line.event)
+                _Segment(
+                    trigger=line.type, append_bytes=appended, t=line.t, event=line.event
+                )
             )
         else:
             segments[-1].lines.append(line)
@@ -102,12 +124,23 @@ def _segments(replay: Replay) -> list[_Segment]:
 
 
 class ReplaySession:
-    """Serves a `Replay` on one connection (the same interface as `SimSession`)."""
+    """Serves a `Replay` on one connection (the same interface as `SimSession`).
+
+    A recorded client event is *matched* when the client sends its like (an
+    append: once the client has appended as many bytes in all). The server
+    lines recorded after it are then due at the time of the match plus the
+    delay recorded between the two, and never before the lines recorded
+    earlier: `next_deadline` and `on_timer` send them on time.
+    """
 
     def __init__(self, replay: Replay) -> None:
         self._segments = _segments(replay)
         self._cursor = 1
         self._appended = 0
+        #: Server lines of matched segments not sent yet: when each is due, and
+        #: the client event that matched its segment.
+        self._pending: deque[tuple[float, RecordedEvent, Mapping[str, Any]]] = deque()
+        self._last_due = -math.inf
         self._format = "audio/pcm"
         self._codec = get_codec()
         self._unrecorded = replay.unrecorded
@@ -117,9 +150,11 @@ class ReplaySession:
         self.session: dict[str, Any] = {}
         self.last_client_event: Any = None
 
-    def _release(self, segment: _Segment) -> list[Output]:
+    def _release(
+        self, lines: Iterable[tuple[RecordedEvent, Mapping[str, Any] | None]]
+    ) -> list[Output]:
         outputs: list[Output] = []
-        for line in segment.lines:
+        for line, sent in lines:
             if line.close is not None:
                 code, reason = line.close
                 outputs.append(CloseConnection(code=code or 1000, reason=reason))
@@ -129,6 +164,8 @@ class ReplaySession:
             obj = line.restored(self._silence)
             if self._client_ids:
                 obj = substitute_ids(obj, self._client_ids)
+            if sent is not None:
+                _echo(obj, sent)
             if obj.get("type") in ("session.created", "session.updated"):
                 session = obj.get("session") or {}
                 self.session = session
@@ -142,26 +179,52 @@ class ReplaySession:
     def _silence(self, nbytes: int) -> bytes:
         return _SILENCE.get(self._format, b"\x00") * nbytes
 
+    def _match(
+        self, segment: _Segment, now: float, sent: Mapping[str, Any] | None = None
+    ) -> None:
+        """Schedule the lines recorded after ``segment``'s client event, ``sent`` at ``now``."""
+        for line in segment.lines:
+            due = max(now + max(line.t - segment.t, 0.0), self._last_due)
+            self._pending.append((due, line, sent or {}))
+            self._last_due = due
+
+    def _match_appends(self, now: float) -> None:
+        """Match the recorded appends next in line that the client's bytes cover."""
+        segments = self._segments
+        while (
+            self._cursor < len(segments)
+            and segments[self._cursor].trigger == "input_audio_buffer.append"
+            and self._appended >= segments[self._cursor].append_bytes
+        ):
+            self._match(segments[self._cursor], now)
+            self._cursor += 1
+
+    def _due(self, now: float) -> list[Output]:
+        lines: list[tuple[RecordedEvent, Mapping[str, Any] | None]] = []
+        while self._pending and self._pending[0][0] <= now:
+            _, line, sent = self._pending.popleft()
+            lines.append((line, sent))
+        return self._release(lines)
+
     def start(self) -> list[Output]:
         """The events recorded before the first client event."""
-        return self._release(self._segments[0])
+        return self._release((line, None) for line in self._segments[0].lines)
 
     def handle_message(self, data: str | bytes, now: float) -> list[Output]:
-        """Release the server events that followed the matching recorded client event."""
+        """Match a client message; send the server events due by ``now``."""
         self.last_client_event = None
         try:
             obj = self._codec.loads(data)
         except Exception:
-            return []
+            return self._due(now)
         if not isinstance(obj, dict):
-            return []
+            return self._due(now)
         try:
             self.last_client_event = self._codec.parse(obj)
         except Exception:
             self.last_client_event = None
         kind = obj.get("type")
         segments = self._segments
-        outputs: list[Output] = []
         if kind == "input_audio_buffer.append":
             audio = obj.get("audio")
             try:
@@ -169,22 +232,20 @@ class ReplaySession:
                     len(decode_audio(audio)) if isinstance(audio, str) else 0
                 )
             except ValueError:
-                return []
-            while (
-                self._cursor < len(segments)
-                and segments[self._cursor].trigger == kind
-                and self._appended >= segments[self._cursor].append_bytes
-            ):
-                outputs += self._release(segments[self._cursor])
-                self._cursor += 1
-            return outputs
+                return self._due(now)
+            self._match_appends(now)
+            return self._due(now)
         for index in range(self._cursor, len(segments)):
             if segments[index].trigger == kind:
+                # Recorded client events skipped on the way are dropped.
                 self._cursor = index + 1
                 recorded = segments[index].event
                 if recorded is not None:
                     learn_ids(recorded, obj, self._client_ids)
-                return self._release(segments[index])
+                self._match(segments[index], now, obj)
+                self._match_appends(now)
+                return self._due(now)
+        outputs = self._due(now)
         if self._unrecorded == "error":
             event_id = obj.get("event_id")
             error = ApiError(
@@ -193,16 +254,16 @@ class ReplaySession:
                 param="type",
             )
             detail = error.detail(event_id if isinstance(event_id, str) else None)
-            return [Emit(ErrorEvent(event_id=self._ids.event(), error=detail))]
-        return []
+            outputs.append(Emit(ErrorEvent(event_id=self._ids.event(), error=detail)))
+        return outputs
 
     def next_deadline(self) -> float | None:
-        """A replay has no timers."""
-        return None
+        """When the next recorded server event is due, if one is waiting."""
+        return self._pending[0][0] if self._pending else None
 
     def on_timer(self, now: float) -> list[Output]:
-        """A replay has no timers."""
-        return []
+        """Send the recorded server events due by ``now``."""
+        return self._due(now)
 
     def response_finished(self, run: ResponseRun, now: float) -> None:
         """A replay runs no responses."""

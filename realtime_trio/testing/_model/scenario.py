@@ -18,12 +18,13 @@ documented in ``docs/howto/simulator.rst``.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 import attrs
 
@@ -260,10 +261,21 @@ class Scenario:
 # --- parsing helpers -------------------------------------------------------------
 
 
+def _did_you_mean(given: object, known: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for a near miss, else the names that are known."""
+    known = sorted(known)
+    close = difflib.get_close_matches(str(given), known, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; expected one of {', '.join(known)}"
+
+
 def _check_keys(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(data) - allowed)
+    unknown = sorted(set(data) - allowed, key=str)
     if unknown:
-        raise ScenarioError(f"unknown key {unknown[0]!r} in {where}")
+        raise ScenarioError(
+            f"unknown key {unknown[0]!r} in {where}{_did_you_mean(unknown[0], allowed)}"
+        )
 
 
 def _list(data: Mapping[str, Any], key: str, where: str) -> Sequence[Any]:
@@ -322,6 +334,10 @@ def _rule(data: Any, base_dir: str | None, index: int) -> Rule:
     )
 
 
+#: The kinds of step a rule may have (the one key of a step object).
+_STEP_KINDS: Final = ("say", "call_tool", "fail", "delay", "close", "drop")
+
+
 def _step(data: Any, base_dir: str | None, where: str) -> Step:
     if not isinstance(data, Mapping) or len(data) != 1:
         raise ScenarioError(f"{where} must be an object with exactly one key")
@@ -377,7 +393,9 @@ def _step(data: Any, base_dir: str | None, where: str) -> Step:
         )
     if kind == "drop":
         return DropConnection()
-    raise ScenarioError(f"unknown step {kind!r} in {where}")
+    raise ScenarioError(
+        f"unknown step {kind!r} in {where}{_did_you_mean(kind, _STEP_KINDS)}"
+    )
 
 
 def _fault(data: Any, index: int) -> ConnectionFault:
