@@ -10,7 +10,10 @@ It sits on `_client` and never imports the simulator. Its sans-IO modules
 * ``schema.py``: JSON schemas from type hints; ``tools.py``: `function_tool`,
   `ToolFunction`, arguments in and outputs out;
 * ``playback.py``: the playback arithmetic (positions, truncation points);
-* ``policy.py``: what an interruption sends, when tool calls are answered.
+* ``policy.py``: what an interruption sends, when tool calls are answered;
+* ``metrics.py``: `TurnMetrics`, the stages of a turn; ``metrics_tracker.py``:
+  `MetricsTracker`, which builds them from timestamped events and sent
+  audio; ``metrics_summary.py``: the aggregates (issue 14).
 
 Its trio shell, which only moves data and waits:
 
@@ -19,5 +22,7 @@ Its trio shell, which only moves data and waits:
   interruptions;
 * ``pump.py``: the one task that reads the connection;
 * ``tool_runner.py``: tool calls and the response after them;
-* ``conversation.py``: `open_conversation` and `RealtimeConversation`.
+* ``conversation.py``: `open_conversation` and `RealtimeConversation`;
+* ``conversation_metrics.py``: `ConversationMetrics`, the turn metrics of a
+  conversation, awaited.
 """

@@ -27,6 +27,7 @@ from .._core.session_models import (
     TranscriptionSessionConfig,
 )
 from .._trio.unwrap import open_hidden_nursery
+from .conversation_metrics import ConversationMetrics
 from .engine import ConversationEngine, Delivered, Failure
 from .pump import run_pump
 from .records import Interruption, ItemState, ResponseState
@@ -96,6 +97,7 @@ class RealtimeConversation:
         self._delivering = engine.deliver_events
         self._low_water = engine.low_water
         self._room = engine.room
+        self._metrics = ConversationMetrics(engine)
 
     def __repr__(self) -> str:
         return repr(self._engine)
@@ -114,6 +116,20 @@ class RealtimeConversation:
     def playback(self) -> PlaybackTracker | None:
         """The playback tracker (the one given, or the server-paced one of a sideband)."""
         return self._engine.tracker
+
+    @property
+    def metrics(self) -> ConversationMetrics:
+        """The turn metrics: a `TurnMetrics` per turn, their aggregates, and a way to await each."""
+        return self._metrics
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """Send user audio (`RealtimeConnection.send_audio`) and note when, for the turn metrics.
+
+        The send time of each piece is the client clock that `metrics` maps
+        the server's ``audio_start_ms`` and ``audio_end_ms`` onto. This is a checkpoint.
+        """
+        await self._engine.conn.send_audio(pcm)
+        self._engine.metrics.audio_sent(trio.current_time(), pcm)
 
     def statistics(self) -> ConversationStatistics:
         """Return a snapshot of the buffer and the counters (never blocks)."""

@@ -53,6 +53,7 @@ from .._core.flow import LowWater
 from .._core.invalid import ReceivedEvent
 from .._core.logs import get_logger
 from .._core.response_models import Response, ResponseCreateParams
+from .metrics_tracker import MetricsTracker
 from .policy import CallBook, is_busy, plan_interruption
 from .records import Interruption, ItemState
 from .state import ConversationState
@@ -114,6 +115,13 @@ class ConversationEngine:
         self.sideband = conn.is_sideband
         self.state = ConversationState(
             session=conn.session, keep_audio_bytes=keep_audio_bytes
+        )
+        state = self.state
+        #: The turn metrics, fed by the pump (`RealtimeConversation.metrics`).
+        self.metrics = MetricsTracker(
+            sideband=self.sideband,
+            input_format=conn.input_audio_format,
+            output_format=lambda: state.output_format,
         )
         self.tools: dict[str, ToolFunction] = {}
         for tool in tools:
@@ -177,6 +185,8 @@ class ConversationEngine:
         """The pump stopped: fail what waits, now and from now on."""
         if self.ended is None:
             self.ended = error
+            # Turns that will never end now count as censored, not as lost.
+            self.metrics.censor_open(trio.current_time())
         self.requests.fail_all(self.ended)
         self.changed.unpark_all()
 
@@ -308,6 +318,7 @@ class ConversationEngine:
         the same response or item.
         """
         state = self.state
+        now = trio.current_time()
         active = state.active_response
         cut = self.tracker.cut() if self.tracker is not None else None
         item = state.item(cut.item_id) if cut is not None else None
@@ -328,6 +339,20 @@ class ConversationEngine:
         )
         tools_cancelled = self.cancel_tools()
         self.counters.interruptions += 1
+        interruption = Interruption(
+            reason="speech_started" if barge_in else "interrupt",
+            response_id=active.id if active is not None else None,
+            cancelled=plan.cancel is not None,
+            item_id=cut.item_id if cut is not None else None,
+            content_index=cut.content_index if cut is not None else 0,
+            played_ms=cut.played_ms if cut is not None else 0.0,
+            audio_end_ms=plan.truncate.audio_end_ms if plan.truncate else None,
+            discarded_samples=cut.discarded_samples if cut is not None else 0,
+            discarded_ms=cut.discarded_ms if cut is not None else 0.0,
+            cleared=plan.clear,
+            tools_cancelled=tools_cancelled,
+        )
+        self.metrics.interrupted(now, interruption)
         if plan.cancel is not None:
             self.cancel_sent.add(plan.cancel)
             await self.send_own(ResponseCancel(response_id=plan.cancel))
@@ -341,19 +366,7 @@ class ConversationEngine:
             )
         if plan.clear:
             await self.send_own(OutputAudioBufferClear())
-        return Interruption(
-            reason="speech_started" if barge_in else "interrupt",
-            response_id=active.id if active is not None else None,
-            cancelled=plan.cancel is not None,
-            item_id=cut.item_id if cut is not None else None,
-            content_index=cut.content_index if cut is not None else 0,
-            played_ms=cut.played_ms if cut is not None else 0.0,
-            audio_end_ms=plan.truncate.audio_end_ms if plan.truncate else None,
-            discarded_samples=cut.discarded_samples if cut is not None else 0,
-            discarded_ms=cut.discarded_ms if cut is not None else 0.0,
-            cleared=plan.clear,
-            tools_cancelled=tools_cancelled,
-        )
+        return interruption
 
     # --- the end ----------------------------------------------------------------
 

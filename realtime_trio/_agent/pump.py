@@ -53,6 +53,8 @@ async def run_pump(
     deliver = _deliverer(engine)
     active = engine.deliver_events
     send_nowait = engine.events_send.send_nowait
+    measure = engine.metrics.received
+    now = trio.current_time
     task_status.started()
     with engine.events_send:
         while True:
@@ -75,6 +77,7 @@ async def run_pump(
                 continue
             counters.events_received += 1
             apply(event)
+            measure(now(), event)
             if type(event) is delta:
                 # The hot path: no reaction, and a hand-over without another
                 # trip through the scheduler when there is room.
