@@ -20,6 +20,11 @@ Sans-IO: bring the raw body and headers from any HTTP server::
                 schedule_accept(call.call_id)
         return 200
 
+Several instances share their webhook ids (and the SIP call server its
+calls) through `RedisWebhookIdStore`, in the ``redis`` extra. It is loaded
+when first asked for, so this module never needs coredis; it is left out of
+``__all__`` so that a star import does not need it either.
+
 Signatures follow the Standard Webhooks scheme exactly as the openai SDK
 checks them. Event records mirror the wire, like `realtime_trio.events`:
 class names are the CamelCase of the ``type``, fields are the wire names.
@@ -27,10 +32,13 @@ class names are the CamelCase of the ``type``, fields are the wire names.
 
 from __future__ import annotations
 
+import typing as _typing
+
 from ._core.util import fixup_module_metadata as _fixup_module_metadata
 from ._webhooks.dedup import AsyncWebhookIdStore as AsyncWebhookIdStore
 from ._webhooks.dedup import MemoryWebhookIdStore as MemoryWebhookIdStore
 from ._webhooks.dedup import WebhookIdStore as WebhookIdStore
+from ._webhooks.dedup import WebhookStoreError as WebhookStoreError
 from ._webhooks.events import BatchCancelled as BatchCancelled
 from ._webhooks.events import BatchCompleted as BatchCompleted
 from ._webhooks.events import BatchExpired as BatchExpired
@@ -102,6 +110,7 @@ __all__ = [
     "WebhookEvent",
     "WebhookEventData",
     "WebhookIdStore",
+    "WebhookStoreError",
     "WebhookVerificationError",
     "dump_webhook_event",
     "parse_webhook_event",
@@ -111,5 +120,32 @@ __all__ = [
 ]
 
 
+if _typing.TYPE_CHECKING:
+    from ._sip.redis_store import RedisWebhookIdStore as RedisWebhookIdStore
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # RedisWebhookIdStore needs coredis (the ``redis`` extra): imported when
+    # first asked for, so ``import realtime_trio.webhooks`` never needs it.
+    if name == "RedisWebhookIdStore":
+        try:
+            from ._sip import redis_store
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.partition(".")[0] != "coredis":
+                raise
+            raise ModuleNotFoundError(
+                "RedisWebhookIdStore needs coredis: pip install 'realtime-trio[redis]'",
+                name="coredis",
+            ) from None
+        store = redis_store.RedisWebhookIdStore
+        _fixup_module_metadata(__name__, {name: store}, [name])
+        globals()[name] = store
+        return store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "RedisWebhookIdStore"})
+
+
 _fixup_module_metadata(__name__, globals(), __all__)
-del _fixup_module_metadata

@@ -20,13 +20,14 @@ import argparse
 import contextlib
 import importlib
 import importlib.util
+import math
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import trio
 
@@ -38,7 +39,21 @@ from .._sip.server import SipCallServer
 from .._trio.unwrap import open_hidden_nursery
 from .._webhooks.signature import InvalidSecretError
 from .errors import INTERRUPTED, Exit, UsageError
+from .flags import finite_positive_seconds, positive_int, positive_seconds
+from .sip_cluster import (
+    add_cluster_arguments,
+    check_store,
+    close_on_signals,
+    shutdown_options,
+    store_from_args,
+)
 from .sip_demo import DEMO_INSTRUCTIONS, demo_session, make_demo_handler
+
+if TYPE_CHECKING:
+    from .._sip.redis_store import RedisWebhookIdStore
+
+#: The demo handler's default time limit (a guard on the cost of a forgotten call).
+DEMO_MAX_CALL_SECONDS: Final = 300.0
 
 
 def add_sip_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,10 +126,45 @@ def add_sip_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-call-seconds",
-        type=float,
-        default=300.0,
-        help="the demo handler hangs up after this long (default: 300)",
+        type=positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="each call is hung up after this long, its handler cancelled "
+        f"(default: {DEMO_MAX_CALL_SECONDS:g} with the demo handler, "
+        f"{SIP_SERVER_DEFAULTS['max_call_seconds']:g} otherwise; inf: no limit)",
     )
+    parser.add_argument(
+        "--max-body-size",
+        type=positive_int,
+        default=SIP_SERVER_DEFAULTS["max_body_size"],
+        metavar="BYTES",
+        help="largest webhook body; larger ones get 413 "
+        f"(default: {SIP_SERVER_DEFAULTS['max_body_size']})",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=positive_int,
+        default=SIP_SERVER_DEFAULTS["max_connections"],
+        help="HTTP connections served at once; more wait until one closes "
+        f"(default: {SIP_SERVER_DEFAULTS['max_connections']})",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=finite_positive_seconds,
+        default=SIP_SERVER_DEFAULTS["header_timeout"],
+        metavar="SECONDS",
+        help="a connection that has not sent a request's headers within this "
+        "long (from its opening, or its previous response) is closed "
+        f"(default: {SIP_SERVER_DEFAULTS['header_timeout']:g})",
+    )
+    parser.add_argument(
+        "--health-path",
+        default=SIP_SERVER_DEFAULTS["health_path"],
+        metavar="PATH",
+        help="GET here answers 200 while serving, 503 while shutting down; "
+        f"an empty value turns it off (default: {SIP_SERVER_DEFAULTS['health_path']})",
+    )
+    add_cluster_arguments(parser)
 
 
 def load_object(spec: str) -> Any:
@@ -174,8 +224,10 @@ def _flag_or_env(
     return value, variable
 
 
-def server_from_args(args: argparse.Namespace) -> SipCallServer:
-    """Build the `SipCallServer` the arguments describe.
+def server_from_args(
+    args: argparse.Namespace, store: RedisWebhookIdStore | None = None
+) -> SipCallServer:
+    """Build the `SipCallServer` the arguments describe (``store``: ``--redis-url``'s).
 
     Raises:
         UsageError: a missing or malformed secret or key (naming the flag, or
@@ -193,9 +245,17 @@ def server_from_args(args: argparse.Namespace) -> SipCallServer:
         raise UsageError("--path", f"must start with '/', not {args.path!r}")
     if args.max_calls < 1:
         raise UsageError("--max-calls", f"must be at least 1, not {args.max_calls}")
+    health_path = args.health_path or None
+    if health_path is not None and not health_path.startswith("/"):
+        raise UsageError("--health-path", f"must start with '/', not {health_path!r}")
+    if health_path == args.path:
+        raise UsageError("--health-path", "must differ from --path")
+    max_call_seconds = args.max_call_seconds
     handler: CallHandler
     if args.handler is None:
-        handler = make_demo_handler(max_call_seconds=args.max_call_seconds)
+        if max_call_seconds is None:
+            max_call_seconds = DEMO_MAX_CALL_SECONDS
+        handler = make_demo_handler(max_call_seconds=max_call_seconds)
         session = demo_session(args.instructions or DEMO_INSTRUCTIONS, model=args.model)
     else:
         handler = _callable(args.handler, "--handler")
@@ -216,7 +276,16 @@ def server_from_args(args: argparse.Namespace) -> SipCallServer:
         "decide": decide,
         "session": session,
         "max_concurrent_calls": args.max_calls,
+        "max_body_size": args.max_body_size,
+        "max_connections": args.max_connections,
+        "header_timeout": args.header_timeout,
+        "health_path": health_path,
     }
+    if max_call_seconds is not None:
+        options["max_call_seconds"] = (
+            None if math.isinf(max_call_seconds) else max_call_seconds
+        )
+    options.update(shutdown_options(args, store))
     try:
         return SipCallServer(handler, **options)
     except InvalidSecretError as exc:  # its message never shows the secret
@@ -241,10 +310,23 @@ async def run_sip_serve(
         task_status: Given the URL once listening (for ``nursery.start``).
 
     Raises:
-        UsageError: a configuration error (see `server_from_args`).
+        UsageError: a configuration error (see `server_from_args`), or
+            Redis does not answer at start.
         OSError: the address cannot be bound.
     """
-    server = server_from_args(args)
+    store = store_from_args(args)
+    async with contextlib.AsyncExitStack() as stack:
+        if store is not None:
+            await stack.enter_async_context(store)
+            await check_store(store)
+        await _serve(server_from_args(args, store), stdout, task_status)
+
+
+async def _serve(
+    server: SipCallServer,
+    stdout: IO[str] | None,
+    task_status: trio.TaskStatus[str],
+) -> None:
     out = stdout if stdout is not None else sys.stdout
     # The signal receiver goes in first: once the URL is printed, Ctrl-C
     # (or SIGTERM) always means "shut down cleanly". The nursery is hidden:
@@ -258,14 +340,7 @@ async def run_sip_serve(
             if signals is None:
                 await trio.sleep_forever()
             else:
-                async for signum in signals:
-                    print(
-                        f"{signal.Signals(signum).name}: shutting down",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    interrupted = signum == signal.SIGINT
-                    break
+                interrupted = await close_on_signals(server, signals)
             await server.aclose()
     if interrupted:
         # Ctrl-C ends every command with 130 (SIGTERM, a service manager's

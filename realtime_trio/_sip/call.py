@@ -64,6 +64,10 @@ class CallOutcome(enum.Enum):
             one still ringing is rejected with 480.
         SHUTDOWN: The server shut down while the call was up (and hung it up,
             unless ``hangup_on_shutdown=False``).
+        HANDED_OVER: Another instance sharing the server's Redis store
+            controls the call now: this one handed it over when shutting down
+            (``on_shutdown="hand_over"``), or lost its lease (it could not
+            renew it in time). The call was not hung up.
     """
 
     REJECTED = "rejected"
@@ -73,6 +77,7 @@ class CallOutcome(enum.Enum):
     NETWORK_ERROR = "network_error"
     FAILED = "failed"
     SHUTDOWN = "shutdown"
+    HANDED_OVER = "handed_over"
 
 
 @attrs.frozen
@@ -142,6 +147,11 @@ class IncomingCall:
         error: The exception behind a `CallOutcome.FAILED` (or
             `CallOutcome.NETWORK_ERROR`) outcome, if any.
         close_reason: How the server closed the sideband, if it did.
+        resumed: True when this instance took the call over from one that
+            died or handed it over, and re-attached a sideband: the handler
+            runs again on a call already in progress. The conversation so
+            far is not available (no API lists it); only what your
+            application stored is (see the "Running several instances" guide).
     """
 
     def __init__(
@@ -150,6 +160,7 @@ class IncomingCall:
         *,
         webhook_id: str,
         calls: CallsClient,
+        resumed: bool = False,
     ) -> None:
         self.call_id: str = event.data.call_id
         self.event = event
@@ -158,13 +169,18 @@ class IncomingCall:
         self.outcome: CallOutcome | None = None
         self.error: BaseException | None = None
         self.close_reason: CloseReason | None = None
+        self.resumed = resumed
+        # Set before the call's task is cancelled when another instance
+        # takes it over: the call is left up (not hung up, not rejected).
+        self._handing_over = False
         self._calls = calls
         self._connection: RealtimeConnection | None = None
         self._ended = trio.Event()
 
     def __repr__(self) -> str:
         outcome = f" {self.outcome.value}" if self.outcome is not None else ""
-        return f"<IncomingCall {self.call_id} {self.state}{outcome}>"
+        resumed = " resumed" if self.resumed else ""
+        return f"<IncomingCall {self.call_id} {self.state}{outcome}{resumed}>"
 
     # --- what the INVITE said -------------------------------------------------
 

@@ -10,6 +10,7 @@ Theory of operation
           ├ serve_http(WebhookApp)          hypercorn: HTTP/1.1 + h2 on one port
           │    POST {path}: read ≤ max_body_size → WebhookIntake (signature,
           │    timestamp, de-duplication) → start the call's task → 200 at once
+          │    GET {health_path}: 200 while serving, 503 while shutting down
           └ one task per call: CallRunner.run
                decide, accept, attach the sideband, run the handler, hang up
 
@@ -29,6 +30,7 @@ object, which owns the calls in progress, and its two entry points.
 from __future__ import annotations
 
 import functools
+import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
@@ -40,12 +42,14 @@ from .._core.options import takes_options
 from .._trio.unwrap import open_hidden_nursery
 from .._webhooks.events import RealtimeCallIncoming
 from .call import CallHandler, CallOutcome, IncomingCall, logger
-from .http import WebhookApp, serve_http
+from .http import WebhookApp, health_answer, serve_http
 from .intake import WebhookIntake
+from .leases import CallLeaseStore, LeasedCall
 from .options import SIP_SERVER_DEFAULTS, ServerConfig, SipServerOptions
 from .rest import CallsClient
 from .runner import CallRunner
 from .statistics import Counters, SipServerStatistics
+from .takeover import LeaseKeeper, new_owner_id
 
 
 @final
@@ -83,9 +87,10 @@ class SipCallServer:
             (or a None result) accepts with ``session``.
         session: The session calls are accepted with by default (a
             `SessionConfig` or its JSON object); None for the API's defaults.
-        store: Where ``webhook-id`` values are remembered (default: a new
-            `~realtime_trio.webhooks.MemoryWebhookIdStore`); share one between
-            instances behind a load balancer.
+        store: Where ``webhook-id`` values are remembered, sync or async
+            (default: a new `~realtime_trio.webhooks.MemoryWebhookIdStore`). A
+            shared `~realtime_trio.webhooks.RedisWebhookIdStore` also claims each
+            call once and lets instances take over each other's calls.
         tolerance: Accepted clock skew of ``webhook-timestamp``, in seconds.
         max_concurrent_calls: Calls beyond this are rejected with 486 Busy Here.
         setup_timeout: Bound on deciding plus accepting one call; past it the
@@ -93,12 +98,23 @@ class SipCallServer:
         close_timeout: Bound on each cleanup request (the hang-up at the end).
         hangup_on_shutdown: Hang up calls still up when the server shuts down
             (without a sideband nobody would control them).
+        on_shutdown: What `aclose` does with the calls in progress:
+            ``"hang_up"``, ``"hand_over"`` (to another instance sharing the
+            Redis store) or ``"wait"``; see `aclose`.
+        shutdown_timeout: The longest ``"wait"`` waits (None: no bound).
         attach_attempts: Sideband attempts while the API answers 404 right after accepting.
         attach_backoff: The first delay between those attempts.
         connect_timeout: Bound on each sideband attempt (handshake plus
             ``session.created``). A shutdown waits for an attempt under way.
         safety_identifier: Sent as ``OpenAI-Safety-Identifier``.
         max_body_size: The largest webhook body read (413 beyond).
+        max_connections: HTTP connections served at once (more wait).
+        header_timeout: Seconds a connection may take to send a request's
+            headers (from its opening or last response), else it is closed.
+        max_call_seconds: Bound on each call from its accept (None: none); at
+            it the handler is cancelled and the call hung up.
+        health_path: ``GET`` here answers 200 and a small JSON body while
+            serving, 503 while shutting down (None: no health check).
         http_client: An ``httpx.AsyncClient`` for the REST calls (you close it).
         keep_ended_calls: How many ended calls `get_call` still knows.
 
@@ -130,6 +146,11 @@ class SipCallServer:
         self._started = False
         self._closing = False
         self._stopped = trio.Event()
+        self._leases: LeaseKeeper | None = None
+        if isinstance(store := self._config.store, CallLeaseStore):
+            self._leases = LeaseKeeper(store, self._counters, owner=new_owner_id())
+        self._scopes: dict[str, trio.CancelScope] = {}
+        self._draining: trio.CancelScope | None = None
 
     def __repr__(self) -> str:
         where = self.url if self._origin is not None else "not serving"
@@ -198,8 +219,15 @@ class SipCallServer:
                 safety_identifier=options["safety_identifier"],
                 http_client=options["http_client"],
             ) as calls:
+                leases = self._leases
                 self._runner = CallRunner(
-                    self._handler, self._config, calls, self._counters
+                    self._handler,
+                    self._config,
+                    calls,
+                    self._counters,
+                    mark=leases.mark if leases is not None else None,
+                    hand_over_on_cancel=leases is not None
+                    and options["on_shutdown"] != "hang_up",
                 )
                 # Call tasks never raise; what can come out is a failure to
                 # start (OSError: address in use) or the HTTP server's.
@@ -209,12 +237,25 @@ class SipCallServer:
                         path=self._path,
                         max_body_size=options["max_body_size"],
                         handle=WebhookIntake(
-                            self._config, self._counters, self._start_call
+                            self._config,
+                            self._counters,
+                            self._start_call,
+                            leases=leases,
                         ),
                         counters=self._counters,
+                        health_path=options["health_path"],
+                        health=self._health,
                     )
                     binds = await nursery.start(
-                        serve_http, app, options["host"], options["port"]
+                        functools.partial(
+                            serve_http,
+                            app,
+                            options["host"],
+                            options["port"],
+                            max_connections=options["max_connections"],
+                            header_timeout=options["header_timeout"],
+                            counters=self._counters,
+                        )
                     )
                     self._origin = binds[0]
                     if self._config.raw_secret:
@@ -225,18 +266,39 @@ class SipCallServer:
                             "'whsec_': check that it is this endpoint's)"
                         )
                     logger.info("SIP webhook endpoint listening on %s", self.url)
+                    if leases is not None:
+                        nursery.start_soon(leases.run, self)
                     task_status.started(self)
                     await trio.sleep_forever()
         finally:
             self._closing = True
             self._stopped.set()
+            if self._origin is not None:
+                logger.info("SIP server stopped: %s", self.statistics().summary())
 
     async def aclose(self) -> None:
         """Shut down: stop taking webhooks, end every call's tasks, wait for them.
 
-        Calls still up are hung up (unless ``hangup_on_shutdown=False``); each
-        cleanup is bounded by ``close_timeout``. Idempotent; a checkpoint.
+        The calls still up are, by ``on_shutdown``: hung up (``"hang_up"``,
+        unless ``hangup_on_shutdown=False``); handed over to another instance
+        (``"hand_over"``); or waited for (``"wait"``: new calls get 503 until
+        the calls end, ``shutdown_timeout`` passes or `aclose` is called
+        again; the rest are then handed over if the store has call leases,
+        else hung up). Each cleanup is bounded by ``close_timeout``.
         """
+        if self._draining is not None:
+            self._draining.cancel()  # called again: stop waiting
+        elif (
+            self._config.options["on_shutdown"] == "wait"
+            and self._nursery is not None
+            and not self._closing
+        ):
+            self._closing = True
+            limit = self._config.options["shutdown_timeout"]
+            with trio.move_on_after(math.inf if limit is None else limit) as drain:
+                self._draining = drain
+                while self._active:
+                    await self._changed.wait()
         self._closing = True
         if self._nursery is not None:
             self._nursery.cancel_scope.cancel()
@@ -244,6 +306,10 @@ class SipCallServer:
             await self._stopped.wait()
         else:
             await trio.lowlevel.checkpoint()
+
+    def _health(self) -> tuple[int, bytes]:
+        """The health check's answer (see `.http.health_answer`)."""
+        return health_answer(closing=self._closing, active_calls=len(self._active))
 
     # --- calls -----------------------------------------------------------------
 
@@ -259,28 +325,68 @@ class SipCallServer:
                 "call %s announced again (webhook %s); ignored", call_id, webhook_id
             )
             return True
-        call = IncomingCall(event, webhook_id=webhook_id, calls=self._runner.calls)
-        self._active[call_id] = call
         self._counters.calls_received += 1
+        self._launch(
+            self._nursery,
+            self._runner,
+            IncomingCall(event, webhook_id=webhook_id, calls=self._runner.calls),
+        )
+        return True
+
+    def _launch(
+        self, nursery: trio.Nursery, runner: CallRunner, call: IncomingCall
+    ) -> None:
+        self._active[call.call_id] = call
         busy = self._running >= self._max_calls
         if not busy:
             self._running += 1
         self._notify()
-        self._nursery.start_soon(
-            functools.partial(self._call_task, self._runner, call, busy=busy),
-            name=f"realtime_trio sip call {call_id}",
+        nursery.start_soon(
+            functools.partial(self._call_task, runner, call, busy=busy),
+            name=f"realtime_trio sip call {call.call_id}",
         )
-        return True
 
     async def _call_task(
         self, runner: CallRunner, call: IncomingCall, *, busy: bool
     ) -> None:
-        try:
-            await runner.run(call, busy=busy)
-        finally:
-            if not busy:
-                self._running -= 1
-            self._retire(call)
+        with trio.CancelScope() as self._scopes[call.call_id]:
+            try:
+                await runner.run(call, busy=busy)
+            finally:
+                del self._scopes[call.call_id]
+                if not busy:
+                    self._running -= 1
+                if self._leases is not None:
+                    over = call.outcome is CallOutcome.HANDED_OVER
+                    await self._leases.release(
+                        call.call_id, "handed_over" if over else "ended"
+                    )
+                self._retire(call)
+
+    def free_slots(self) -> int:
+        """How many calls this instance would take over now (`.takeover.LeaseHost`)."""
+        return 0 if self._closing else self._max_calls - self._running
+
+    def lose_call(self, call_id: str) -> None:
+        """Another instance has ``call_id``: stop controlling it, leave it up."""
+        call, scope = self._active.get(call_id), self._scopes.get(call_id)
+        if call is not None and scope is not None:
+            call._handing_over = True
+            scope.cancel()
+
+    def resume_call(self, leased: LeasedCall, event: RealtimeCallIncoming) -> bool:
+        """Run a call taken over: set up from the start if only claimed, else resumed."""
+        if self._closing or self._nursery is None or self._runner is None:
+            return False
+        if leased.call_id not in self._active:
+            call = IncomingCall(
+                event,
+                webhook_id=leased.webhook_id,
+                calls=self._runner.calls,
+                resumed=leased.state != "claimed",
+            )
+            self._launch(self._nursery, self._runner, call)
+        return True
 
     def _retire(self, call: IncomingCall) -> None:
         counters = self._counters
@@ -288,6 +394,8 @@ class SipCallServer:
             counters.calls_rejected += 1
         elif call.outcome is CallOutcome.FAILED:
             counters.calls_failed += 1
+        elif call.outcome is CallOutcome.HANDED_OVER:
+            counters.calls_handed_over += 1
         self._active.pop(call.call_id, None)
         if self._keep_ended:
             self._ended[call.call_id] = call

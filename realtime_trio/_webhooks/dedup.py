@@ -30,6 +30,8 @@ import threading
 from collections import OrderedDict
 from typing import Final, Protocol
 
+from .._core.errors import RealtimeError
+
 #: The default time to live of a remembered ``webhook-id``: OpenAI's retry window.
 DEFAULT_WEBHOOK_ID_TTL: Final = 72 * 60 * 60
 
@@ -40,28 +42,14 @@ class WebhookIdStore(Protocol):
     `MemoryWebhookIdStore` is the in-process implementation. It is enough for
     one process. When several instances sit behind a load balancer, a retry
     may reach a different instance than the first delivery, so they must
-    share one store, for example Redis. ``seen`` maps to a single atomic
-    command, so two instances that receive the same delivery at the same
-    moment cannot both act on it::
-
-        class RedisWebhookIdStore:
-            def __init__(self, redis, *, ttl=DEFAULT_WEBHOOK_ID_TTL, prefix="webhook-id:"):
-                self._redis, self._ttl, self._prefix = redis, ttl, prefix
-
-            def seen(self, webhook_id, *, now):
-                # SET key 1 NX EX ttl: sets and returns OK only if the key was absent.
-                # The server's clock handles expiry, so ``now`` is not needed.
-                created = self._redis.set(self._prefix + webhook_id, 1, nx=True, ex=self._ttl)
-                return not created
-
-            def forget(self, webhook_id):
-                self._redis.delete(self._prefix + webhook_id)  # DEL key
-
-    A SQL table with a unique ``webhook_id`` column works the same way
-    (``INSERT ... ON CONFLICT DO NOTHING``, then look at the row count, and a
-    periodic ``DELETE`` of old rows). Methods that do network I/O must not run
-    on the event loop thread: in a trio application use `AsyncWebhookIdStore`
-    with an async client, or `trio.to_thread.run_sync`.
+    share one store: `~realtime_trio.webhooks.RedisWebhookIdStore` (an
+    `AsyncWebhookIdStore` over Redis, in the ``redis`` extra). ``seen`` must
+    be a single atomic step (Redis ``SET key 1 NX EX ttl``; a SQL table with
+    a unique ``webhook_id`` column and ``INSERT ... ON CONFLICT DO NOTHING``),
+    so two instances that receive the same delivery at the same moment
+    cannot both act on it. Methods that do network I/O must not run on the
+    event loop thread: in a trio application implement `AsyncWebhookIdStore`
+    with an async client, or use `trio.to_thread.run_sync`.
     """
 
     def seen(self, webhook_id: str, *, now: float) -> bool:
@@ -90,8 +78,21 @@ class WebhookIdStore(Protocol):
         ...
 
 
+class WebhookStoreError(RealtimeError):
+    """A shared store (Redis) did not answer: down, unreachable, too slow, or refusing.
+
+    The SIP call server answers the delivery with 503, so OpenAI retries
+    it, and acts on nothing it could not record. The message names the
+    failure, never the store's address or password.
+    """
+
+
 class AsyncWebhookIdStore(Protocol):
     """`WebhookIdStore` for stores that do I/O, with the same meaning, awaited.
+
+    The SIP call server (``store=``) accepts either kind.
+    `~realtime_trio.webhooks.RedisWebhookIdStore` is one. Raise
+    `WebhookStoreError` when the store cannot answer.
 
     `verify_webhook` is synchronous and takes only a `WebhookIdStore`; with an
     async store, verify without one and then ask the store yourself::

@@ -6,8 +6,10 @@ OpenAI signs each webhook delivery the way the Standard Webhooks
 specification says, and the way ``openai.lib._webhooks`` checks it
 (protocol reference section 7):
 
-* the key is the base64 part of a ``whsec_`` secret (a secret without that
-  prefix is used as its UTF-8 bytes, as the official SDK does);
+* the key is the base64 part of a ``whsec_`` secret, padded or not (the
+  Standard Webhooks reference library adds the missing ``=``; the official
+  SDK refuses an unpadded one); a secret without that prefix is used as its
+  UTF-8 bytes, as the official SDK does;
 * the signed content is ``{webhook-id}.{webhook-timestamp}.{body}``, with the
   header texts exactly as received and the raw body bytes;
 * the signature is the padded, standard-alphabet base64 of the HMAC-SHA256;
@@ -23,7 +25,8 @@ We are deliberately stricter than the SDK where its leniency comes from
 Python's parsers rather than from the scheme: the timestamp must be ASCII
 digits (``int()`` would also take ``" +1_0 "`` or Arabic-Indic digits), the
 three header values must be printable ASCII, a ``whsec_`` secret must be
-strictly valid base64 and must not be empty. On every input the SDK accepts
+valid standard-alphabet base64 (its ``=`` padding may be left out, but not
+misplaced) and must not be empty. On every input the SDK accepts
 from OpenAI, the two agree (``tests/webhooks/test_webhooks.py`` uses the SDK as an
 oracle).
 
@@ -200,9 +203,13 @@ WebhookSecretError = InvalidSecretError
 def secret_key(secret: str) -> bytes:
     """Return the HMAC key of a Standard Webhooks secret.
 
+    The base64 of a ``whsec_`` secret may lack its ``=`` padding: such a
+    secret gives the same key as the padded one, as in the Standard Webhooks
+    reference library. A secret without the prefix is its own UTF-8 bytes.
+
     Raises:
         InvalidSecretError: ``secret`` is empty, or is ``whsec_`` followed by
-            something that is not non-empty, strictly valid base64.
+            something that is not non-empty, valid base64.
     """
     if not isinstance(secret, str):
         raise TypeError(
@@ -219,8 +226,13 @@ def secret_key(secret: str) -> bytes:
             "the webhook secret starts or ends with white space or a line "
             "break (as a value read from a file often does): strip it"
         )
+    encoded = secret[len(_SECRET_PREFIX) :]
+    if "=" not in encoded:
+        # Unpadded, as the reference library accepts: restore the padding. A
+        # length of 4n+1 stays invalid (no padding can complete it).
+        encoded += "=" * (-len(encoded) % 4)
     try:
-        key = base64.b64decode(secret[len(_SECRET_PREFIX) :], validate=True)
+        key = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         # ``from None``: the cause would quote the secret's characters.
         raise InvalidSecretError(

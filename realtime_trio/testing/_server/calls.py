@@ -5,10 +5,11 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
+import trio
 
 from ..._core.errors import RemoteProtocolError
 from ..._core.serde import get_codec
@@ -24,6 +25,7 @@ from .._model.session_config import (
     default_transcription_session,
 )
 from .credentials import HttpError
+from .sim_connection import ServedConnection
 
 CALL_STATES: Final = ("incoming", "accepted", "rejected", "referred", "ended")
 
@@ -43,6 +45,8 @@ class SimCall:
         sdp_offer: The SDP offer of a WebRTC call.
         webhook_status: The HTTP status the webhook endpoint answered.
         history: Every state the call has been in, in order.
+        detached_at: When a sideband of it last closed with no other one
+            attached (``trio.current_time()``), while ``sideband_grace`` runs.
     """
 
     id: str
@@ -55,6 +59,7 @@ class SimCall:
     sdp_offer: str | None = None
     webhook_status: int | None = None
     history: list[str] = attrs.field(factory=list)
+    detached_at: float | None = None
 
     def move(self, state: str) -> None:
         """Change state (and remember it)."""
@@ -82,6 +87,32 @@ class CallRegistry(Mapping[str, SimCall]):
         call.history.append(call.state)
         self._calls[call.id] = call
         return call
+
+
+async def end_when_orphaned(
+    call: SimCall, grace: float | None, live: Iterable[ServedConnection]
+) -> None:
+    """A sideband of ``call`` closed: end the call if none is attached within ``grace``.
+
+    What the real API does with a SIP call whose sideband drops is not
+    documented. The simulator assumes the call goes on (the caller talks
+    with the model, which follows the session it was accepted with) and
+    takes a new sideband by ``call_id``: ``grace`` None keeps the call up
+    until it is hung up; a number of seconds ends it (state ``ended``) when
+    no sideband has been attached for that long.
+    """
+    if grace is None or call.state != "accepted":
+        return
+    if any(served.record.call_id == call.id for served in live):
+        return
+    call.detached_at = detached = trio.current_time()
+    await trio.sleep(grace)
+    if call.detached_at != detached:  # closed again since: that close decides
+        return
+    call.detached_at = None
+    attached = any(served.record.call_id == call.id for served in live)
+    if call.state == "accepted" and not attached:
+        call.move("ended")
 
 
 def parse_session_config(body: Any, *, param_prefix: str = "") -> dict[str, Any]:

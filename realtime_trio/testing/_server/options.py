@@ -45,6 +45,7 @@ class SimulatorOptions(TypedDict, total=False):
     elide_audio: bool
     history: int
     keep_ended: int
+    sideband_grace: float | None
 
 
 SIMULATOR_DEFAULTS: Final[SimulatorOptions] = {
@@ -61,6 +62,7 @@ SIMULATOR_DEFAULTS: Final[SimulatorOptions] = {
     "elide_audio": False,
     "history": DEFAULT_HISTORY,
     "keep_ended": DEFAULT_KEEP_ENDED,
+    "sideband_grace": None,
 }
 
 
@@ -69,12 +71,15 @@ def fill_simulator_options(func_name: str, given: SimulatorOptions) -> Simulator
 
     Raises:
         TypeError: An unknown option, worded as Python words it.
-        ValueError: ``history`` or ``keep_ended`` is negative.
+        ValueError: ``history``, ``keep_ended`` or ``sideband_grace`` is negative.
     """
     filled = fill_options(func_name, SimulatorOptions, SIMULATOR_DEFAULTS, given)
     for name in ("history", "keep_ended"):
         if filled[name] < 0:
             raise ValueError(f"{name} must be >= 0, not {filled[name]!r}")
+    grace = filled["sideband_grace"]
+    if grace is not None and not grace >= 0:
+        raise ValueError(f"sideband_grace must be >= 0 seconds or None, not {grace!r}")
     return cast(SimulatorOptions, filled)
 
 

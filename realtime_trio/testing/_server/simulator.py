@@ -27,6 +27,7 @@ from .calls import (
     CallRegistry,
     SimCall,
     default_sip_headers,
+    end_when_orphaned,
     incoming_call_webhook,
 )
 from .credentials import Credentials, HttpError
@@ -89,6 +90,10 @@ class RealtimeSimulator:
         keep_ended: How many ended connections `connections` keeps (the
             oldest ended one goes first); 0 forgets a connection as soon as
             it ends. ``realtime-trio simulate`` keeps none.
+        sideband_grace: Seconds an accepted SIP call outlives its last
+            sideband (a new one may attach meanwhile) before it ends; None
+            (the default) keeps it up until hung up. The real API's behaviour
+            is not documented: see the "Running several instances" guide.
 
     Attributes:
         connections: A `ConnectionRecord` per WebSocket handshake, in order:
@@ -112,6 +117,7 @@ class RealtimeSimulator:
         self.elide_audio = options["elide_audio"]
         self.history = options["history"]
         self.keep_ended = options["keep_ended"]
+        self.sideband_grace = options["sideband_grace"]
         self.settings = session_settings(**options)
         self.connections: list[ConnectionRecord] = []
         self._handshakes = 0
@@ -259,6 +265,8 @@ class RealtimeSimulator:
             finally:
                 self._retire(record)
                 nursery.cancel_scope.cancel()
+        if record.status == 101 and (call := self.calls.get(record.call_id or "")):
+            await end_when_orphaned(call, self.sideband_grace, self._live.values())
 
     async def _serve_handshake(
         self,
@@ -361,6 +369,23 @@ class RealtimeSimulator:
             await self._connection_added.wait()
         await trio.lowlevel.checkpoint()
         return [record for record in self.connections if record.index < count]
+
+    def hear(self, text: str, *, connection: int | None = None) -> bool:
+        """Queue ``text`` as the transcript of a connection's next audio turn.
+
+        There is no speech recognizer: this is what the model "hears" when
+        the next user utterance ends (after the scenario's ``transcripts``
+        still unused). ``connection`` is a `ConnectionRecord.index`; by
+        default the latest open connection. Returns False when there is no
+        such open simulated session (a `Replay` hears nothing).
+        """
+        live = self._live
+        index = max(live, default=None) if connection is None else connection
+        served = live.get(index) if index is not None else None
+        if served is None or not isinstance(served.session, SimSession):
+            return False
+        served.session.state.transcripts.append(text)
+        return True
 
     # --- calls ---------------------------------------------------------------------------
 
