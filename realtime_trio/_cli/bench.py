@@ -33,27 +33,15 @@ from .._bench.simulator import LOCAL_KEY, local_simulator
 from .._bench.turns import BenchTurn, builtin_turn
 from .._core.headers import InvalidHeaderError, check_header_value
 from .errors import UsageError
-from .flags import positive_seconds, websocket_url
+from .flags import positive_int, positive_seconds, websocket_url
 
 #: Where a real endpoint's key comes from (never a flag: it would show in `ps`).
 KEY_VARIABLE = "OPENAI_API_KEY"
 
 
-def _whole(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number, not {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {text!r}")
-    return value
-
-
 def _levels(text: str) -> tuple[int, ...]:
     try:
-        levels = tuple(_whole(part.strip()) for part in text.split(","))
+        levels = tuple(positive_int(part.strip()) for part in text.split(","))
     except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(
             f"must be K or K1,K2,... (whole numbers, at least 1): {exc}"
@@ -77,7 +65,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``bench`` to ``parser``."""
     parser.add_argument(
         "--turns",
-        type=_whole,
+        type=positive_int,
         default=20,
         metavar="N",
         help="turns per conversation (default: %(default)s)",
@@ -97,7 +85,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--repeat",
-        type=_whole,
+        type=positive_int,
         default=1,
         metavar="R",
         help="run each level R times and show the spread of the medians (default: 1)",
@@ -128,7 +116,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--audio-frame-ms",
-        type=_whole,
+        type=positive_int,
         default=None,
         metavar="MS",
         help="audio per input_audio_buffer.append (default: the library's, 100)",
