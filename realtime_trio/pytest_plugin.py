@@ -143,13 +143,7 @@ def realtime(request: pytest.FixtureRequest) -> Realtime:
     from . import scripted as scripted
     from ._scripted.fixture import Realtime, target_from_options
 
-    target = target_from_options(
-        url=config.getoption("--realtime-url"),
-        api_key=config.getoption("--realtime-api-key"),
-        record=config.getoption("--realtime-record"),
-        replay=config.getoption("--realtime-replay"),
-        elide_audio=config.getoption("--realtime-elide-audio"),
-    )
+    target = target_from_options(config)
     return Realtime(target, request.node.nodeid)
 
 

@@ -73,13 +73,7 @@ class ScriptItem(pytest.Item):
 
     def runtest(self) -> None:
         config = self.config
-        target = target_from_options(
-            url=config.getoption("--realtime-url"),
-            api_key=config.getoption("--realtime-api-key"),
-            record=config.getoption("--realtime-record"),
-            replay=config.getoption("--realtime-replay"),
-            elide_audio=config.getoption("--realtime-elide-audio"),
-        )
+        target = target_from_options(config)
         clock = (
             trio.testing.MockClock(autojump_threshold=0)
             if target.uses_mock_clock

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import pytest
+
 from .._agent.tools import ToolFunction
 from .._core.session_models import SessionConfig
 from .talk import SipHandler, Talk
@@ -19,22 +21,24 @@ from .target import Target
 __all__ = ["Realtime", "target_from_options"]
 
 
-def target_from_options(
-    *,
-    url: str | None,
-    api_key: str | None,
-    record: str | None,
-    replay: str | None,
-    elide_audio: bool,
-) -> Target:
-    """The target the command line asks for (the simulator by default)."""
+def target_from_options(config: pytest.Config) -> Target:
+    """The target pytest's command line asks for (the simulator by default).
+
+    The ``--realtime-*`` options of `realtime_trio.pytest_plugin`; the
+    ``realtime`` fixture and the collected ``realtime_*.yaml`` items share it.
+    """
+    url = config.getoption("--realtime-url")
+    replay = config.getoption("--realtime-replay")
     if url is not None:
-        target = Target.url(url, api_key=api_key)
+        target = Target.url(url, api_key=config.getoption("--realtime-api-key"))
     elif replay is not None:
         target = Target.replay(replay)
     else:
         target = Target.simulator()
-    return target.recording_to(record, elide_audio=elide_audio)
+    return target.recording_to(
+        config.getoption("--realtime-record"),
+        elide_audio=config.getoption("--realtime-elide-audio"),
+    )
 
 
 class Realtime:

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+# pytester's in-process runs drop the modules they imported when they end, and
+# numpy cannot be imported twice in one process: since ``import realtime_trio``
+# is lazy, load the API (numpy with it) before the first run.
+import realtime_trio.scripted  # noqa: F401
 from realtime_trio._cli.main import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "scripts"

@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+# pytester's in-process runs drop the modules they imported when they end, and
+# numpy cannot be imported twice in one process: since ``import realtime_trio``
+# is lazy, load the API (numpy with it) before the first run.
+import realtime_trio.scripted  # noqa: F401
+
 pytest_plugins = ["pytester"]
 
 TESTS = """
