@@ -104,13 +104,25 @@ class _RunWithClock:
         self.mock = mock
 
     def __call__(self, fn: Any, *args: Any, clock: Any = None, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # a failure's traceback starts in the test
         import trio
 
         if clock is None and self.mock:
             import trio.testing
 
             clock = trio.testing.MockClock(autojump_threshold=0)
-        return trio.run(fn, *args, clock=clock, **kwargs)
+        try:
+            return trio.run(fn, *args, clock=clock, **kwargs)
+        except BaseExceptionGroup as group:
+            # pytest-trio runs the test in a nursery, so a failing expectation
+            # arrives wrapped in a group: show the one failure as itself.
+            from ._trio.unwrap import leaves, reraise
+
+            found = [e for e in leaves(group) if not isinstance(e, trio.Cancelled)]
+            if len(found) != 1:
+                raise
+            reraise(found[0])
+            raise  # unreachable: reraise raises
 
 
 def pytest_collection_modifyitems(

@@ -175,6 +175,7 @@ class TalkBase:
         expected: str,
         seen: Callable[[], str],
     ) -> T:
+        __tracebackhide__ = True
         limit = self._within if within is None else within
         if limit < 0:
             raise ValueError(f"within must be >= 0 seconds, not {limit!r}")
@@ -251,6 +252,7 @@ class TalkBase:
         (`re.search`). The first such answer decides: one that says
         something else fails at once.
         """
+        __tracebackhide__ = True
         pattern = re.compile(matches) if matches is not None else None
         wanted = "a reply"
         if contains is not None:
@@ -260,6 +262,7 @@ class TalkBase:
         used = self._used["reply"]
 
         def find() -> ReplyRecord | None:
+            __tracebackhide__ = True
             for response in self._responses_done():
                 if response.id in used or response.status != "completed":
                     continue
@@ -286,11 +289,13 @@ class TalkBase:
         response it interrupted: ``"cancelled"`` if it was still in
         progress, ``"completed"`` if it had already finished arriving.
         """
+        __tracebackhide__ = True
         wanted = "a response" + (f" with status {status!r}" if status else "")
         used = self._used["response"]
         interrupted = self._interrupted
 
         def find() -> ResponseState | None:
+            __tracebackhide__ = True
             if interrupted is not None and interrupted not in used:
                 response = self._state.response(interrupted)
                 candidates = (
@@ -328,6 +333,7 @@ class TalkBase:
         sync or async) the call is answered with it, unless a registered
         tool answers it; `ToolCallRecord.reply` answers it later.
         """
+        __tracebackhide__ = True
         wanted = f"a call of {name!r}" if name else "a tool call"
         if arguments is not None:
             wanted += f" with arguments including {dict(arguments)!r}"
@@ -341,6 +347,7 @@ class TalkBase:
             ]
 
         def find() -> ToolCallRecord | None:
+            __tracebackhide__ = True
             for event in calls():
                 if event.call_id in used:
                     continue
@@ -387,6 +394,7 @@ class TalkBase:
         within: float | None = None,
     ) -> ErrorRecord:
         """Wait for an ``error`` event of this turn with this ``code`` (and ``type``)."""
+        __tracebackhide__ = True
         wanted = "an error" + (f" {code!r}" if code else "")
         if type:
             wanted += f" of type {type!r}"
@@ -396,6 +404,7 @@ class TalkBase:
             return [(i, e) for i, e in self._since_turn() if isinstance(e, ErrorEvent)]
 
         def find() -> ErrorRecord | None:
+            __tracebackhide__ = True
             for index, event in errors():
                 error = event.error
                 if index in used:
@@ -421,6 +430,8 @@ class TalkBase:
 
     async def expect_no_reply(self, *, within: float = NO_REPLY_WITHIN) -> None:
         """Wait ``within`` seconds and check that no response started in this turn."""
+
+        __tracebackhide__ = True
 
         def started() -> list[str]:
             ids = []
