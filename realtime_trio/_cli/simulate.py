@@ -109,6 +109,14 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         f"{_DEFAULTS['max_message_size'] // 2**20} MiB)",
     )
     parser.add_argument(
+        "--sideband-grace",
+        type=float,
+        default=_DEFAULTS["sideband_grace"],
+        metavar="SECONDS",
+        help="end a SIP call that has had no sideband for this long (default: the "
+        "call stays up until hung up; see the guide to several SIP instances)",
+    )
+    parser.add_argument(
         "--record",
         "--record-dir",  # its first spelling, kept
         dest="record_dir",
@@ -172,6 +180,11 @@ def _check_numbers(args: argparse.Namespace) -> None:
     if args.max_message_size < 1:
         raise UsageError(
             "--max-message-size", f"must be at least 1, not {args.max_message_size}"
+        )
+    grace = args.sideband_grace
+    if grace is not None and not 0 <= grace < float("inf"):
+        raise UsageError(
+            "--sideband-grace", f"must be a number of seconds >= 0, not {grace}"
         )
 
 

@@ -292,3 +292,16 @@ def test_a_port_in_use_is_a_usage_error(
         f"realtime-trio simulate: --port: could not listen on "
         f"127.0.0.1:{port}: address already in use"
     )
+
+
+def test_sideband_grace_is_a_flag_checked_up_front() -> None:
+    from realtime_trio._cli.errors import UsageError
+
+    parser = argparse.ArgumentParser()
+    add_simulate_arguments(parser)
+    options = simulator_options(parser.parse_args(["--sideband-grace", "2.5"]))
+    assert options["sideband_grace"] == 2.5
+    for bad in ("-1", "inf", "nan"):
+        with pytest.raises(UsageError, match="sideband-grace") as caught:
+            simulator_options(parser.parse_args(["--sideband-grace", bad]))
+        assert caught.value.flag == "--sideband-grace"

@@ -97,7 +97,9 @@ def test_a_failure_names_its_recording(pytester: pytest.Pytester) -> None:
         ["*wire recording: recs*test_talks.py_test_wrong.jsonl"]
     )
     # The failure is shown as itself, not inside pytest-trio's exception group.
-    result.stdout.fnmatch_lines(["E *realtime_trio.scripted.ExpectationFailed: expected *"])
+    result.stdout.fnmatch_lines(
+        ["E *realtime_trio.scripted.ExpectationFailed: expected *"]
+    )
     assert "ExceptionGroup" not in result.stdout.str()
 
 
