@@ -5,8 +5,11 @@ simulated SIP call and POSTs its signed ``realtime.call.incoming`` webhook to
 a `SipCallServer` running the handler under test; the server verifies it,
 accepts the call over REST and attaches the call's sideband, and the
 handler runs. The talk follows the sideband from the simulator's side
-(`follow_record`), so the handler keeps the connection to itself, and
-presses the caller's keys with `Talk.dtmf`.
+(`follow_record`), so the handler keeps the connection to itself. It is
+the caller: it presses keys (`Talk.dtmf`) and speaks (`Talk.say`,
+`send_audio`, `silence`: its voice reaches the call's session as the call's
+media would, `RealtimeSimulator.send_caller_audio`), and a barge-in waits
+for what the call played to the caller (`RealtimeSimulator.caller_heard`).
 
 Sockets and a mock clock do not mix (an autojump would fire every timeout
 while a socket is waited on), so under a `trio.testing.MockClock` the
@@ -70,7 +73,7 @@ async def open_sip_talk(
     if target.kind != "simulator":
         raise ScriptedError(
             "a SIP talk (sip=True) runs against the simulator only: the "
-            "simulated call, its webhook and its DTMF keys come from it"
+            "simulated call, its webhook, its caller's voice and keys come from it"
         )
     if handler is None:
         raise ScriptedError(
@@ -133,8 +136,10 @@ async def open_sip_talk(
                 recording=None if record_dir is None else str(record_dir),
             )
             async with open_hidden_nursery() as nursery:
+                talk._nursery = nursery  # the caller's line, between turns
                 nursery.start_soon(follow_record, record, state, log)
                 try:
                     yield talk
                 finally:
+                    talk._refresh_turn()
                     nursery.cancel_scope.cancel()

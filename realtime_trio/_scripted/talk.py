@@ -6,13 +6,19 @@ out at real-time pace on the trio clock; the expectations (`TalkBase`) wait
 for what comes back. With ``barge_in_after=seconds`` a turn starts once that
 much of the assistant's answer in progress has been played into the test's
 virtual speaker (a barge-in), so "played" means the same on every target.
+
+On a SIP talk the talk is the caller of a simulated call: its voice goes
+to the call's session as the call's media would
+(`RealtimeSimulator.send_caller_audio`), and "played" is what the call
+played to the caller (`RealtimeSimulator.caller_heard`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeAlias
 
 import trio
@@ -69,10 +75,10 @@ class Talk(TimelineExpectations):
         """Speak ``text`` (then a second of silence, so that the turn ends).
 
         Against the simulator: in its voice, and the simulator hears exactly
-        ``text``. Against a real endpoint: espeak-ng's voice, if it is
-        installed; else `ScriptedError` (use `send_audio`).
+        ``text`` (on a SIP talk, the caller says it on the call). Against a
+        real endpoint: espeak-ng's voice, if it is installed; else
+        `ScriptedError` (use `send_audio`).
         """
-        self._needs_media("say")
         turn = await self._begin("say", text, barge_in_after)
         if self._kind == "url":
             speech = await espeak_speech(text)
@@ -81,7 +87,7 @@ class Talk(TimelineExpectations):
 
             speech = synthesize_speech(text)
             if self._sim is not None:
-                self._sim.hear(text)
+                self._sim.hear(text, connection=self._sideband_index())
         await self._speak(turn, speech)
         return turn
 
@@ -95,7 +101,6 @@ class Talk(TimelineExpectations):
 
         A second of silence follows, so that voice activity detection ends the turn.
         """
-        self._needs_media("send_audio")
         pcm = pcm_of(audio)
         turn = await self._begin("audio", None, barge_in_after)
         await self._speak(turn, pcm)
@@ -107,7 +112,6 @@ class Talk(TimelineExpectations):
         """Send ``seconds`` of silence (the user says nothing)."""
         if seconds < 0:
             raise ValueError(f"seconds must be >= 0, not {seconds!r}")
-        self._needs_media("silence")
         turn = await self._begin("silence", None, barge_in_after)
         await self._stream(silence_pcm(seconds))
         turn.user_audio_end = trio.current_time()
@@ -125,7 +129,8 @@ class Talk(TimelineExpectations):
         convo = self._convo
         if convo is None or self._conn is None:
             raise ScriptedError(
-                "send_text on a SIP talk: the caller can only speak and press keys"
+                "send_text on a SIP talk: a phone caller cannot type; speak with "
+                "say() or send_audio(), or press keys with dtmf()"
             )
         turn = await self._begin("text", text, barge_in_after)
         if barge_in_after is not None:
@@ -165,12 +170,28 @@ class Talk(TimelineExpectations):
 
     # --- the machinery ------------------------------------------------------------------
 
-    def _needs_media(self, what: str) -> None:
-        if self._conn is None:
-            raise ScriptedError(
-                f"{what} on a SIP talk: the simulator's calls carry no caller "
-                "audio; drive the call with dtmf() and the handler's own turns"
-            )
+    def _sideband_index(self) -> int | None:
+        """The connection index of the call's sideband (None: not a SIP talk)."""
+        sim, call_id = self._sim, self._call_id
+        if sim is None or call_id is None:
+            return None
+        open_ = [
+            r.index
+            for r in sim.connections
+            if r.call_id == call_id and not r.closed.is_set()
+        ]
+        return open_[-1] if open_ else None
+
+    @contextlib.contextmanager
+    def _audio_out(self) -> Iterator[Callable[[bytes], Awaitable[None]]]:
+        """Where the user's audio goes: the connection, or the call's line."""
+        if self._conn is not None:
+            with self._conn.audio_sender() as sender:
+                yield sender.send
+            return
+        sim, call_id = self._sim, self._call_id
+        assert sim is not None and call_id is not None
+        yield functools.partial(sim.send_caller_audio, call_id)
 
     async def _begin(
         self, kind: str, text: str | None, barge_in_after: float | None
@@ -217,22 +238,17 @@ class Talk(TimelineExpectations):
                 if getattr(type(e.event), "TYPE", None) == "response.done"
             ]
             turn.done_at = ends[-1] if ends else turn.done_at
-        if self._speaker is not None and turn.first_audio_at is None:
-            end = turn.user_audio_end
-            turn.first_audio_at = (
-                self._speaker.first_sound_after(end) if end is not None else None
-            )
+        if turn.first_audio_at is None and turn.user_audio_end is not None:
+            turn.first_audio_at = self._first_audio_after(turn.user_audio_end)
 
     async def _stream(self, pcm: bytes, *, mic: bool = False) -> None:
-        conn = self._conn
-        assert conn is not None
         chunk = round(CHUNK_SECONDS * 24_000) * 2
         next_time = trio.current_time()
         if mic:
             self._mic_next, self._mic_last = next_time, False
-        with conn.audio_sender() as sender:
+        with self._audio_out() as send:
             for start in range(0, len(pcm), chunk):
-                await sender.send(pcm[start : start + chunk])
+                await send(pcm[start : start + chunk])
                 if mic and self._mic_last:
                     return
                 next_time += CHUNK_SECONDS
@@ -244,7 +260,7 @@ class Talk(TimelineExpectations):
         """Send an utterance; the microphone goes on with silence until the next turn."""
         await self._stream(pcm)
         turn.user_audio_end = trio.current_time()
-        if not self._has_vad():
+        if self._conn is not None and not self._has_vad():
             assert self._conn is not None and self._convo is not None
             await self._conn.commit_audio()
             await self._convo.create_response()
@@ -304,30 +320,32 @@ class Talk(TimelineExpectations):
                 return item
         return None
 
+    def _played(self, response: ResponseState | None) -> tuple[float, bool]:
+        """Seconds of an answer played, and whether some of what arrived is still to play."""
+        if self._tracker is None:  # a SIP talk: the call plays it to the caller
+            sim, call_id = self._sim, self._call_id
+            assert sim is not None and call_id is not None
+            heard = None if response is None else sim.caller_heard(call_id, response.id)
+            return (0.0, False) if heard is None else (heard[0], heard[0] < heard[1])
+        item = self._spoken_item(response)
+        if item is None:
+            return 0.0, False
+        played = self._tracker.position_ms(item.id, item.audio_content_index) / 1000
+        return played, self._tracker.unplayed_bytes > 0
+
     async def _wait_played(self, seconds: float) -> tuple[str | None, float]:
         """Wait until ``seconds`` of the answer in progress were played; return it and the position."""
-        tracker = self._tracker
-        if tracker is None:
-            raise ScriptedError(
-                "barge_in_after needs the talk to play the answer; a SIP talk "
-                "does not (the call's audio is played by the server)"
-            )
         wanted = f"{seconds:g} s of the answer played, to barge in"
         limit = self._within + seconds
         deadline = trio.current_time() + limit
         since = self._turn_start
         while True:
             response = self._answer_in_progress(since)
-            item = self._spoken_item(response)
-            played = (
-                tracker.position_ms(item.id, item.audio_content_index) / 1000
-                if item is not None
-                else 0.0
-            )
+            played, unplayed = self._played(response)
             if played >= seconds - 1e-9:
                 return (response.id if response else None), played
             now = trio.current_time()
-            if response is not None and response.done and tracker.unplayed_bytes == 0:
+            if response is not None and response.done and not unplayed:
                 raise self._fail(
                     wanted,
                     f"the answer {response.id} ended after {played:.3f} s played",
@@ -337,7 +355,7 @@ class Talk(TimelineExpectations):
             if now >= deadline:
                 got = "no answer" if response is None else f"{played:.3f} s played"
                 raise self._fail(wanted, f"{got} within {limit:g} s")
-            if item is not None and tracker.unplayed_bytes:
+            if unplayed:
                 await trio.sleep(min(seconds - played, POLL))
             else:
                 await self._log.wait(min(deadline, now + POLL))

@@ -11,7 +11,7 @@ import trio
 
 from .._agent.records import Interruption
 from .._client.exceptions import ConnectionBroken
-from .._core.server_events import ConversationItemTruncated
+from .._core.server_events import ConversationItemTruncated, ResponseOutputAudioDelta
 from .errors import ScriptedError
 from .expect import TalkBase
 from .records import ClosedRecord
@@ -28,8 +28,14 @@ class TimelineExpectations(TalkBase):
         Met when the assistant's item is truncated at or before the played
         position: ``audio_end_ms`` never past what was played into the
         test's speaker. Returns the `Interruption` the conversation layer made.
+
+        On a SIP talk the call's server truncates the item by itself when the
+        caller talks over the assistant, never past what the call played to
+        the caller; the `Interruption` returned describes that truncation.
         """
         wanted = "the answer truncated at or before the played position"
+        if self._tracker is None:
+            return await self._expect_call_truncated(wanted, within)
         used = self._used["truncated"]
 
         def find() -> Interruption | None:
@@ -59,15 +65,55 @@ class TimelineExpectations(TalkBase):
 
         return await self._wait_for(find, within, wanted, lambda: "no truncation")
 
+    async def _expect_call_truncated(
+        self, wanted: str, within: float | None
+    ) -> Interruption:
+        """`expect_truncated` on a SIP talk (the server truncates)."""
+        sim, call_id = self._sim, self._call_id
+        if sim is None or call_id is None:
+            raise ScriptedError("expect_truncated needs a talk that plays the answer")
+        used = self._used["truncated"]
+
+        def find() -> Interruption | None:
+            for _, event in self._since_turn():
+                if not isinstance(event, ConversationItemTruncated) or event in used:
+                    continue
+                item = self._state.item(event.item_id)
+                response_id = item.response_id if item is not None else None
+                heard = (
+                    sim.caller_heard(call_id, response_id)
+                    if response_id is not None
+                    else None
+                )
+                used.add(event)
+                played_ms = heard[0] * 1000 if heard is not None else 0.0
+                if heard is None or event.audio_end_ms > played_ms + 1e-6:
+                    raise self._fail(
+                        wanted,
+                        f"truncated at {event.audio_end_ms} ms with "
+                        f"{played_ms:.1f} ms played to the caller",
+                    )
+                return Interruption(
+                    reason="speech_started",
+                    response_id=response_id,
+                    item_id=event.item_id,
+                    content_index=event.content_index,
+                    played_ms=played_ms,
+                    audio_end_ms=event.audio_end_ms,
+                )
+            return None
+
+        return await self._wait_for(find, within, wanted, lambda: "no truncation")
+
     async def expect_first_audio(self, *, within: float | None = None) -> float:
         """Wait until the answer of this turn starts sounding; return the latency.
 
         The latency is seconds from the end of the user's input to the first
         non-silent audio of the answer played into the test's speaker (also
-        `TurnRecord.time_to_first_audio`).
+        `TurnRecord.time_to_first_audio`). On a SIP talk: to the first audio
+        the call played to the caller (its first delta, seen within 10 ms).
         """
-        speaker = self._speaker
-        if speaker is None or not self.turns:
+        if not self.turns:
             raise ScriptedError("expect_first_audio needs a turn with played audio")
         turn = self.turns[-1]
 
@@ -77,7 +123,7 @@ class TimelineExpectations(TalkBase):
                 if turn.user_audio_end is not None
                 else turn.started_at
             )
-            first = speaker.first_sound_after(end)
+            first = self._first_audio_after(end)
             if first is None:
                 return None
             turn.first_audio_at = first
@@ -85,6 +131,20 @@ class TimelineExpectations(TalkBase):
 
         return await self._wait_for(
             find, within, "the answer's first audible audio", lambda: "silence"
+        )
+
+    def _first_audio_after(self, t: float) -> float | None:
+        """When the answer's first audible audio at or after ``t`` started playing."""
+        if self._speaker is not None:
+            return self._speaker.first_sound_after(t)
+        # A SIP talk: the call plays the audio to the caller as it comes.
+        return next(
+            (
+                e.t
+                for e in self._log.entries
+                if e.t >= t and isinstance(e.event, ResponseOutputAudioDelta)
+            ),
+            None,
         )
 
     async def expect_closed(self, *, within: float | None = None) -> ClosedRecord:

@@ -3,8 +3,11 @@
 `AudioTurns` handles the ``input_audio_buffer.*`` events, turns what the
 voice activity detector finds into ``speech_started``/``speech_stopped``
 (committing the turn, cancelling the response it interrupts and asking
-`Responses` for the next), transcribes committed audio when the session
-says so, and keeps the ``idle_timeout_ms`` timer of ``server_vad``.
+`Responses` for the next; on a call, cutting the call's audio where the
+caller stopped hearing it, see `call_media`), transcribes committed audio
+when the session says so, and keeps the ``idle_timeout_ms`` timer of
+``server_vad``. Its audio comes from ``input_audio_buffer.append`` or, on a
+call, from the caller (`AudioTurns.feed`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from ..._core.server_events import (
     InputAudioBufferTimeoutTriggered,
 )
 from .api_errors import ApiError
+from .call_media import cut_call_audio
 from .conversation import StoredItem, added_item
 from .outputs import CancelResponse, Output
 from .rendering import split_words
@@ -64,7 +68,7 @@ class AudioTurns:
         self._speech_start_ms = 0
         self.idle_deadline: float | None = None
 
-    def append(self, event: InputAudioBufferAppend) -> list[Output]:
+    def append(self, event: InputAudioBufferAppend, now: float) -> list[Output]:
         """Handle ``input_audio_buffer.append``."""
         try:
             audio = decode_audio(event.audio)
@@ -81,12 +85,16 @@ class AudioTurns:
                 code="invalid_value",
                 param="audio",
             )
+        return self.feed(audio, now)
+
+    def feed(self, audio: bytes, now: float) -> list[Output]:
+        """Add input audio (in the input format), appended or from a call's caller."""
         buffer = self._state.buffer
         outputs: list[Output] = []
         for vad_event in buffer.append(audio):
             if isinstance(vad_event, SpeechStarted):
                 outputs += self._speech_started(
-                    max(vad_event.audio_start_ms, round(buffer.start_ms))
+                    max(vad_event.audio_start_ms, round(buffer.start_ms)), now
                 )
             else:
                 outputs += self._speech_stopped(vad_event.audio_end_ms)
@@ -98,7 +106,7 @@ class AudioTurns:
         self._speech_item = None
         return [Emit(InputAudioBufferCleared(event_id=self._state.ids.event()))]
 
-    def _speech_started(self, audio_start_ms: int) -> list[Output]:
+    def _speech_started(self, audio_start_ms: int, now: float) -> list[Output]:
         state = self._state
         self.idle_deadline = None
         self._speech_item = state.ids.new("item_")
@@ -114,12 +122,13 @@ class AudioTurns:
         ]
         td = turn_detection(state.config) or {}
         active = self._responses.active
-        if (
-            active is not None
-            and td.get("interrupt_response", True)
-            and not state.is_transcription
-        ):
+        interrupt = td.get("interrupt_response", True) and not state.is_transcription
+        if active is not None and interrupt:
             outputs.append(CancelResponse(active, "turn_detected"))
+        if state.sideband and interrupt:
+            # On a call the server plays the audio: it cuts it where it was heard.
+            played = self._responses.latest_played()
+            outputs += cut_call_audio(state, played, now)
         return outputs
 
     def _speech_stopped(self, audio_end_ms: int) -> list[Output]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeAlias
 
 import attrs
@@ -26,6 +27,17 @@ class CancelResponse:
     reason: str
 
 
+@attrs.frozen
+class Deferred:
+    """Outputs to make once the outputs before this one were carried out.
+
+    A caller's barge-in on a call truncates the item after the cancelled
+    response's tail went out (the tail reports the item as it was sent).
+    """
+
+    make: Callable[[], list[Output]]
+
+
 Output: TypeAlias = (
-    Emit | StartResponse | CancelResponse | CloseConnection | DropConnection
+    Emit | StartResponse | CancelResponse | Deferred | CloseConnection | DropConnection
 )

@@ -271,3 +271,7 @@ class ReplaySession:
     def dtmf(self, key: str, received_at: int) -> list[Output]:
         """A replay ignores key presses."""
         return []
+
+    def caller_audio(self, pcm: bytes, now: float) -> list[Output]:
+        """A replay ignores what a caller says."""
+        return []

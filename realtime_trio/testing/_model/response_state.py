@@ -146,6 +146,8 @@ class ResponseState:
             for ``idle_timeout_ms``.
         playing: The call's output audio buffer started playing this
             response (``output_audio_buffer.started``).
+        cut_at: When the call's output audio of it was cleared (trio
+            time): the caller heard nothing of it after that.
     """
 
     id: str
@@ -159,6 +161,7 @@ class ResponseState:
     audio_ms: float = 0.0
     first_audio_at: float | None = None
     playing: bool = False
+    cut_at: float | None = None
 
     def observe(
         self, event: ServerEvent | UnknownEvent, now: float | None = None
@@ -172,6 +175,10 @@ class ResponseState:
                     record=state.record(), bytes_per_ms=self.settings.bytes_per_ms
                 )
                 state.previous_id = self.conversation.insert(state.stored)
+            return
+        if isinstance(event, OutputAudioBufferCleared):
+            if now is not None and self.cut_at is None:
+                self.cut_at = now
             return
         if isinstance(event, ResponseDone):
             self.done = True

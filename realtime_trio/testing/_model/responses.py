@@ -9,7 +9,9 @@ progress in the default conversation and of the out-of-band ones.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
+from typing import Final
 
 from ..._core.client_events import ResponseCancel
 from ..._core.item_models import ItemReference
@@ -33,6 +35,9 @@ from .session_config import (
 )
 from .state import SessionState
 from .steps import Emit
+
+#: How many responses whose audio went out a session remembers (`Responses.played`).
+MAX_PLAYED: Final = 8
 
 
 def default_steps(turn: Turn) -> tuple[Step, ...]:
@@ -60,6 +65,7 @@ class Responses:
         last_response_id: The id of the last response created.
         audio_produced: A response in the default conversation has spoken
             (the voice can no longer change).
+        played: The last responses whose audio went out (a call plays it), by id.
     """
 
     def __init__(self, state: SessionState) -> None:
@@ -68,6 +74,7 @@ class Responses:
         self.out_of_band: dict[str, ResponseRun] = {}
         self.last_response_id: str | None = None
         self.audio_produced = False
+        self.played: OrderedDict[str, ResponseRun] = OrderedDict()
         self._turns = 0
         self._rule_uses: dict[int, int] = {}
 
@@ -141,8 +148,26 @@ class Responses:
         if self.active is run:
             self.active = None
         self.out_of_band.pop(run.id, None)
+        if run.state.first_audio_at is not None:
+            self.played[run.id] = run
+            while len(self.played) > MAX_PLAYED:
+                self.played.popitem(last=False)
 
-    def clear_output_audio(self) -> list[Output]:
+    def find_played(self, response_id: str) -> ResponseRun | None:
+        """The response ``response_id`` if its audio went out (running or not)."""
+        running = [self.active, *self.out_of_band.values()]
+        for run in [*running, self.played.get(response_id)]:
+            if run is not None and run.id == response_id:
+                return run if run.state.first_audio_at is not None else None
+        return None
+
+    def latest_played(self) -> ResponseRun | None:
+        """The response whose audio went out last (running or not)."""
+        runs = [self.active, *self.out_of_band.values(), *self.played.values()]
+        sounding = [r for r in runs if r is not None and r.state.first_audio_at]
+        return max(sounding, key=lambda r: r.state.first_audio_at or 0.0, default=None)
+
+    def clear_output_audio(self, now: float) -> list[Output]:
         """Handle ``output_audio_buffer.clear`` (a call's sideband only)."""
         if not self._state.sideband:
             raise ApiError(
@@ -151,6 +176,9 @@ class Responses:
                 param="type",
             )
         response_id = self.active.id if self.active else self.last_response_id
+        latest = self.latest_played()
+        if latest is not None and latest.state.cut_at is None:
+            latest.state.cut_at = now  # the caller hears no more of it
         return [
             Emit(
                 OutputAudioBufferCleared(

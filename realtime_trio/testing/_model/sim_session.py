@@ -13,6 +13,8 @@ back a list of *outputs*:
   `ResponseRun.observe`, then calls `SimSession.response_finished`);
 * `CancelResponse` - cancel that run's task; the run then sends its own
   cancellation tail (see `response_run`);
+* `Deferred` - make more outputs once the ones before it were carried out
+  (a caller's barge-in truncates an item after the cancelled response's tail);
 * `CloseConnection` / `DropConnection` - scripted faults.
 
 Timers (``idle_timeout_ms`` and the 60-minute session limit) are deadlines:
@@ -62,6 +64,7 @@ from ..._core.session_models import AnySessionConfig
 from . import items
 from .api_errors import ApiError, from_protocol_error
 from .audio_turns import AudioTurns
+from .call_media import CallerVoice, audible_ms, heard_ms
 from .conversation import Conversation
 from .ids import IdFactory
 from .input_audio import InputAudioBuffer
@@ -151,6 +154,7 @@ class SimSession:
         self._expires = now + settings.session_duration
         self._expired = False
         self._strict = get_codec(strict=True)
+        self._caller = CallerVoice()
 
     def _session_record(self) -> AnySessionConfig:
         state = self.state
@@ -232,22 +236,22 @@ class SimSession:
         """Handle one parsed client event."""
         event_id = event.event_id if isinstance(event.event_id, str) else None
         try:
-            return self._dispatch(event)
+            return self._dispatch(event, now)
         except ApiError as exc:
             return [self._error(exc, event_id)]
 
-    def _dispatch(self, event: ClientEvent) -> list[Output]:
+    def _dispatch(self, event: ClientEvent, now: float) -> list[Output]:
         state = self.state
         if isinstance(event, SessionUpdate):
             return self._session_update(event)
         if isinstance(event, InputAudioBufferAppend):
-            return self.audio_turns.append(event)
+            return self.audio_turns.append(event, now)
         if isinstance(event, InputAudioBufferCommit):
             return self.audio_turns.commit_buffer()
         if isinstance(event, InputAudioBufferClear):
             return self.audio_turns.clear()
         if isinstance(event, OutputAudioBufferClear):
-            return self.responses.clear_output_audio()
+            return self.responses.clear_output_audio(now)
         if isinstance(event, ConversationItemCreate):
             return items.create_item(state, event)
         if isinstance(event, ConversationItemRetrieve):
@@ -289,3 +293,22 @@ class SimSession:
         return [
             Emit(InputAudioBufferDtmfEventReceived(event=key, received_at=received_at))
         ]
+
+    def caller_audio(self, pcm: bytes, now: float) -> list[Output]:
+        """The caller of the call this session belongs to said ``pcm`` (PCM16 24 kHz mono).
+
+        It reaches the model as the call's media, not through the sideband:
+        the input audio buffer takes it in the session's input format.
+        """
+        audio = self._caller.convert(pcm, input_format(self.state.config))
+        return self.audio_turns.feed(audio, now)
+
+    def caller_heard(self, response_id: str, now: float) -> tuple[float, float] | None:
+        """What the caller heard of a response's audio, and will have heard, in ms.
+
+        None if no audio of that response went out (or it is forgotten).
+        """
+        run = self.responses.find_played(response_id)
+        if run is None:
+            return None
+        return heard_ms(run.state, now), audible_ms(run.state)

@@ -145,3 +145,7 @@ class BetaRejected:
     def dtmf(self, key: str, received_at: int) -> list[Output]:
         """No events."""
         return []
+
+    def caller_audio(self, pcm: bytes, now: float) -> list[Output]:
+        """No events."""
+        return []

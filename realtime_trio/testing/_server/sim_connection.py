@@ -35,7 +35,7 @@ from ..._core.client_events import ClientEvent
 from ..._core.logs import get_logger
 from ..._core.serde import get_codec
 from ..._core.server_events import ResponseOutputAudioDelta, ServerEvent, UnknownEvent
-from .._model.outputs import CancelResponse, Output, StartResponse
+from .._model.outputs import CancelResponse, Deferred, Output, StartResponse
 from .._model.recording import Recorder
 from .._model.response_run import ResponseRun
 from .._model.scenario import CloseConnection, ConnectionFault, DropConnection
@@ -70,6 +70,8 @@ class SessionLike(Protocol):
     def response_finished(self, run: ResponseRun, now: float) -> None: ...
 
     def dtmf(self, key: str, received_at: int) -> list[Output]: ...
+
+    def caller_audio(self, pcm: bytes, now: float) -> list[Output]: ...
 
 
 @attrs.define(eq=False)
@@ -358,6 +360,8 @@ class ServedConnection:
                 )
             elif isinstance(output, CancelResponse):
                 await self._cancel_run(output.run, output.reason)
+            elif isinstance(output, Deferred):
+                await self._process(output.make())
             else:
                 await self._outbox_send.send(output)
         self._wake_timer()
@@ -391,7 +395,7 @@ class ServedConnection:
         await task.finished.wait()
 
     async def inject(self, outputs: list[Output]) -> None:
-        """Carry out outputs that did not come from a client message (DTMF)."""
+        """Carry out outputs that did not come from a client message (a call's DTMF, its caller's voice)."""
         async with self._lock:
             await self._process(outputs)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final, Unpack
 
 import h11
@@ -23,19 +23,13 @@ from .._model.ids import IdFactory
 from .._model.recording import Recorder, Replay
 from .._model.replay_session import ReplaySession
 from .._model.sim_session import SimSession
-from .calls import (
-    CallRegistry,
-    SimCall,
-    default_sip_headers,
-    end_when_orphaned,
-    incoming_call_webhook,
-)
+from .call_control import CallControl
+from .calls import CallRegistry, end_when_orphaned
 from .credentials import Credentials, HttpError
 from .handshake import BetaRejected, check_handshake, new_record, record_header
 from .http import (
     HttpServerConnection,
     PrefixedStream,
-    http_request,
     is_websocket_upgrade,
     serve_rest,
 )
@@ -53,11 +47,10 @@ logger = get_logger("testing")
 
 #: How long a client may take to send its handshake.
 HANDSHAKE_TIMEOUT: Final = 10.0
-_DTMF_KEYS: Final = frozenset("0123456789*#ABCD")
 _SUBPROTOCOL_KEY: Final = "openai-insecure-api-key."
 
 
-class RealtimeSimulator:
+class RealtimeSimulator(CallControl):
     """A local fake of the OpenAI Realtime API, for tests and demos.
 
     Use `open_simulator` to run it on a TCP port. Without a listener,
@@ -387,8 +380,6 @@ class RealtimeSimulator:
         served.session.state.transcripts.append(text)
         return True
 
-    # --- calls ---------------------------------------------------------------------------
-
     async def close_connections(self, code: int = 1000, reason: str = "") -> None:
         """Close every open WebSocket connection with ``code`` and wait for them to end.
 
@@ -399,88 +390,6 @@ class RealtimeSimulator:
             for served in list(self._live.values()):
                 nursery.start_soon(served.close, code, reason)
                 nursery.start_soon(served.record.closed.wait)
-
-    async def _end_call(self, call_id: str, reason: str) -> None:
-        for served in list(self._live.values()):
-            if served.record.call_id == call_id:
-                await served.close(1000, reason)
-
-    async def place_sip_call(
-        self,
-        webhook_url: str | None,
-        secret: str | None = None,
-        *,
-        sip_headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
-    ) -> str:
-        """Simulate an incoming SIP call and return its call id.
-
-        The call is registered as ``incoming`` and, if ``webhook_url`` is
-        given, a ``realtime.call.incoming`` webhook signed with ``secret``
-        (Standard Webhooks, as OpenAI signs them) is POSTed to it; the
-        status the endpoint answered is kept in ``calls[id].webhook_status``.
-        The call is registered before the webhook is sent, so a handler that
-        accepts it at once finds it.
-
-        Args:
-            webhook_url: Where to deliver the webhook (``http://`` only), or
-                None to skip it.
-            secret: The webhook secret (``whsec_...``); required with a URL.
-            sip_headers: The INVITE's headers; plausible defaults otherwise.
-
-        Returns:
-            The ``rtc_...`` call id.
-
-        Raises:
-            OSError: The webhook endpoint could not be reached.
-            ValueError: A URL was given without a secret, or is not
-                ``http://``.
-        """
-        if webhook_url is not None and secret is None:
-            raise ValueError("a webhook secret is required to sign the webhook")
-        if isinstance(sip_headers, Mapping):
-            headers = tuple(sip_headers.items())
-        elif sip_headers is not None:
-            headers = tuple(sip_headers)
-        else:
-            headers = default_sip_headers(self._ids)
-        call = self.calls.add(
-            SimCall(id=self._ids.hex("rtc_"), kind="sip", sip_headers=headers)
-        )
-        if webhook_url is not None:
-            assert secret is not None
-            signed, body = incoming_call_webhook(
-                call, secret, self._ids, now=int(time.time())
-            )
-            response = await http_request(
-                "POST", webhook_url, headers=signed, body=body
-            )
-            call.webhook_status = response.status
-        return call.id
-
-    async def send_dtmf(self, call_id: str, key: str) -> None:
-        """Simulate a key press on a call: its sideband connections get the event.
-
-        Raises:
-            ValueError: ``key`` is not ``0``-``9``, ``*``, ``#`` or ``A``-``D``.
-            KeyError: There is no such call.
-        """
-        if key not in _DTMF_KEYS:
-            raise ValueError(f"not a DTMF key: {key!r}")
-        if call_id not in self.calls:
-            raise KeyError(call_id)
-        for served in list(self._live.values()):
-            if served.record.call_id == call_id:
-                await served.inject(served.session.dtmf(key, int(time.time())))
-
-    async def hang_up(self, call_id: str) -> None:
-        """Simulate the caller hanging up: the call ends, its sidebands close (1000).
-
-        Raises:
-            KeyError: There is no such call.
-        """
-        call = self.calls[call_id]
-        call.move("ended")
-        await self._end_call(call_id, "call ended")
 
 
 _NETWORK_ERRORS: Final = (
