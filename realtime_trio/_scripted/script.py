@@ -247,6 +247,10 @@ class _Checker:
             raise self.fail(path, problem)
         kind = kinds[0]
         where = (*path, kind)
+        if kind == "text" and sip:
+            raise self.fail(
+                where, "a phone caller cannot type: use say, audio, silence or dtmf"
+            )
         value: str | float
         if kind == "silence":
             value = self.seconds(user[kind], where, zero=False)

@@ -95,7 +95,7 @@ turns:
   - user: {audio: hello.wav}
   - user: {silence: 0.5}
   - user: {dtmf: 12}
-  - user: {text: typed, barge_in_after: 0}
+  - user: {say: spoken, barge_in_after: 0}
   - expect: [{no_reply: {within: 0}}, {closed: null}, {error: {code: bad}}]
 """
     file = tmp_path / "realtime_all.yaml"
@@ -109,7 +109,7 @@ turns:
         UserTurn(kind="audio", value=str(tmp_path / "hello.wav")),
         UserTurn(kind="silence", value=0.5),
         UserTurn(kind="dtmf", value="12"),
-        UserTurn(kind="text", value="typed", barge_in_after=0.0),
+        UserTurn(kind="say", value="spoken", barge_in_after=0.0),
     ]
     assert users[4] is None
     assert script.simulator == Scenario(
@@ -211,6 +211,11 @@ ERRORS = {
     "dtmf without sip": (
         "turns:\n  - user: {dtmf: '1'}\n",
         "s.yaml:2: turns[0].user.dtmf: DTMF needs a phone call: add sip: {handler: ...}",
+    ),
+    "text on a phone call": (
+        "sip: {handler: 'a.py:h'}\nturns:\n  - user: {text: hello}\n",
+        "s.yaml:3: turns[0].user.text: a phone caller cannot type: "
+        "use say, audio, silence or dtmf",
     ),
     "bad dtmf digit": (
         "sip: {handler: 'a.py:h'}\nturns:\n  - user: {dtmf: '1x'}\n",
