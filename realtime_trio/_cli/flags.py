@@ -7,9 +7,10 @@ Each check names the flag as typed and says what is wrong, so that
 from __future__ import annotations
 
 import argparse
-import urllib.parse
+import math
 
-from .._client.transport import DEFAULT_URL
+from .._client.exceptions import InvalidOptionError
+from .._client.transport import parse_url
 from .errors import UsageError
 
 
@@ -26,21 +27,40 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def finite_positive_seconds(text: str) -> float:
+    """An argparse ``type``: a finite number of seconds, more than 0."""
+    value = positive_seconds(text)
+    if math.isinf(value):
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number of seconds, not {text!r}"
+        )
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse ``type``: a whole number, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number, not {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text!r}")
+    return value
+
+
 def websocket_url(flag: str, url: str) -> str:
-    """``url`` if it is a Realtime WebSocket URL: ws:// or wss://, a host, a valid port.
+    """``url`` if the client can connect to it: ws:// or wss://, a host, a valid port.
+
+    The client's own check (`realtime_trio._client.transport.parse_url`), so
+    a URL the flag accepts never fails later in `open_realtime`.
 
     Raises:
         UsageError: it is not (naming ``flag``).
     """
     try:
-        parsed = urllib.parse.urlsplit(url)
-        parsed.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        raise UsageError(flag, f"{url!r} is not a valid URL: {exc}") from None
-    if parsed.scheme not in ("ws", "wss"):
-        raise UsageError(
-            flag, f"must be a ws:// or wss:// URL (such as {DEFAULT_URL}), not {url!r}"
-        )
-    if not parsed.hostname:
-        raise UsageError(flag, f"{url!r} has no host")
+        parse_url(url)
+    except InvalidOptionError as exc:
+        raise UsageError(flag, str(exc).removeprefix(f"{exc.option}: ")) from None
     return url

@@ -1,4 +1,4 @@
-"""The ``realtime-trio`` command: ``demo``, ``simulate`` and ``sip-serve``."""
+"""The ``realtime-trio`` command: ``demo``, ``simulate``, ``run`` and ``sip-serve``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ Runner = Callable[[argparse.Namespace], Awaitable[None]]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
+    from .bench import add_bench_arguments, run_bench_command
     from .demo import add_demo_arguments, run_demo
+    from .run import add_run_arguments, run_clock, run_run
     from .simulate import add_simulate_arguments, run_simulate
 
     parser = ArgumentParser(
@@ -43,6 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_simulate_arguments(simulate)
     simulate.set_defaults(run=run_simulate)
 
+    scripts = commands.add_parser(
+        "run", help="run test conversation scripts (against the simulator by default)"
+    )
+    add_run_arguments(scripts)
+    scripts.set_defaults(run=run_run, choose_clock=run_clock)
+
+    bench = commands.add_parser(
+        "bench", help="measure turn latency, stage by stage (the simulator by default)"
+    )
+    add_bench_arguments(bench)
+    bench.set_defaults(run=run_bench_command)
+
     try:
         from .sip_serve import add_sip_serve_arguments, run_sip_serve
     except ImportError:  # pragma: no cover - the SIP server is optional until it lands
@@ -60,16 +74,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     try:
         parser = build_parser()
+        args = parser.parse_args(argv)
+        level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+        logging.basicConfig(
+            level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        )
     except KeyboardInterrupt as exc:  # Ctrl-C while the subcommands load
         return exit_status(None, exc) or INTERRUPTED
-    args = parser.parse_args(argv)
-    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
     run: Runner = args.run
+    # A subcommand may choose its clock (``run``: a mock clock for the simulator).
+    clock_for: Callable[[argparse.Namespace], trio.abc.Clock | None] | None = getattr(
+        args, "choose_clock", None
+    )
     try:
-        trio.run(run, args)
+        trio.run(run, args, clock=None if clock_for is None else clock_for(args))
     except BaseException as exc:  # told in one line; a bug keeps its traceback
         status = exit_status(args.command, exc)
         if status is None:

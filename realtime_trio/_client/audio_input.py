@@ -26,46 +26,97 @@ from .audio_encoding import AudioItem
 class AudioBuffer:
     """The byte accounting shared by the senders and the audio task.
 
+    Its channel and the senders' parking lot are made on first use: a
+    connection that never sends audio never pays for them.
+
     Args:
         budget: How much audio may wait, in bytes (at least 1).
     """
 
     __slots__ = (
+        "_channel",
+        "_on_first",
+        "_own_closed",
         "_space",
         "budget",
         "buffered",
         "peak",
-        "receive_channel",
-        "send_channel",
     )
 
-    def __init__(self, budget: int) -> None:
+    def __init__(
+        self, budget: int, *, on_first: Callable[[], None] | None = None
+    ) -> None:
         self.budget = max(1, budget)
+        # Called when the first audio is queued (the engine starts its audio task).
+        self._on_first = on_first
         self.buffered = 0
         self.peak = 0
-        self._space = trio.lowlevel.ParkingLot()
-        send, receive = trio.open_memory_channel[AudioItem](math.inf)
-        # The count is unbounded on purpose: the byte budget is the bound.
-        self.send_channel: trio.MemorySendChannel[AudioItem] = send
-        self.receive_channel: trio.MemoryReceiveChannel[AudioItem] = receive
+        self._space: trio.lowlevel.ParkingLot | None = None
+        self._channel: (
+            tuple[
+                trio.MemorySendChannel[AudioItem], trio.MemoryReceiveChannel[AudioItem]
+            ]
+            | None
+        ) = None
+        # The channel's own sending end was closed before the channel was opened.
+        self._own_closed = False
+
+    @property
+    def opened(self) -> bool:
+        """Whether the channel exists (something was queued, or a sender cloned)."""
+        return self._channel is not None
+
+    def _open(
+        self,
+    ) -> tuple[trio.MemorySendChannel[AudioItem], trio.MemoryReceiveChannel[AudioItem]]:
+        if self._channel is None:
+            # The count is unbounded on purpose: the byte budget is the bound.
+            self._channel = trio.open_memory_channel[AudioItem](math.inf)
+            if self._own_closed:
+                self._channel[0].close()
+        return self._channel
+
+    @property
+    def send_channel(self) -> trio.MemorySendChannel[AudioItem]:
+        """The channel's own sending end (the connection's `AudioSender`'s)."""
+        return self._open()[0]
+
+    @property
+    def receive_channel(self) -> trio.MemoryReceiveChannel[AudioItem]:
+        """The audio task's end."""
+        return self._open()[1]
+
+    def close_own(self) -> None:
+        """Close the channel's own sending end (without opening the channel)."""
+        if self._channel is None:
+            self._own_closed = True
+        else:
+            self._channel[0].close()
 
     def has_room(self, nbytes: int) -> bool:
         return self.buffered == 0 or self.buffered + nbytes <= self.budget
 
     def added(self, nbytes: int) -> None:
+        if self._on_first is not None:
+            on_first, self._on_first = self._on_first, None
+            on_first()
         self.buffered += nbytes
         if self.buffered > self.peak:
             self.peak = self.buffered
 
     def consumed(self, nbytes: int) -> None:
         self.buffered -= nbytes
-        self._space.unpark_all()
+        if self._space is not None:
+            self._space.unpark_all()
 
     async def wait_room(self) -> None:
+        if self._space is None:
+            self._space = trio.lowlevel.ParkingLot()
         await self._space.park()
 
     def wake_all(self) -> None:
-        self._space.unpark_all()
+        if self._space is not None:
+            self._space.unpark_all()
 
 
 _CLOSED: Final = "this audio sender is closed"
@@ -94,7 +145,7 @@ class AudioSender(trio.abc.SendChannel[bytes]):
     def __init__(
         self,
         buffer: AudioBuffer,
-        channel: trio.MemorySendChannel[AudioItem],
+        channel: trio.MemorySendChannel[AudioItem] | None,
         *,
         check_usable: Callable[[], None],
         ended_error: Callable[[], Exception],
@@ -102,9 +153,11 @@ class AudioSender(trio.abc.SendChannel[bytes]):
         self._check_usable = check_usable
         self._ended_error = ended_error
         self._buffer = buffer
+        # None: the buffer's own sending end, opened by the first audio.
         self._channel = channel
         self._closed = False
 
+    @trio.lowlevel.enable_ki_protection
     async def send(self, value: bytes) -> None:
         """Queue audio, waiting while the buffered audio is over budget.
 
@@ -127,6 +180,7 @@ class AudioSender(trio.abc.SendChannel[bytes]):
         self._put(data)
         await trio.lowlevel.cancel_shielded_checkpoint()
 
+    @trio.lowlevel.enable_ki_protection
     def send_nowait(self, value: bytes) -> None:
         """Queue audio now, or raise `trio.WouldBlock` if the buffer is over budget."""
         data = bytes(value)
@@ -140,8 +194,12 @@ class AudioSender(trio.abc.SendChannel[bytes]):
     def _put(self, data: bytes) -> None:
         if not data:
             return
+        channel = self._channel
+        if channel is None:
+            # The buffer's own end, opened now (closing it closes the same end).
+            channel = self._channel = self._buffer.send_channel
         try:
-            self._channel.send_nowait(data)
+            channel.send_nowait(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise self._ended_error() from None
         self._buffer.added(len(data))
@@ -150,9 +208,12 @@ class AudioSender(trio.abc.SendChannel[bytes]):
         """Another sender into the same audio stream (for another producer)."""
         if self._closed:
             raise trio.ClosedResourceError(_CLOSED)
+        channel = self._channel
+        if channel is None:
+            channel = self._buffer.send_channel
         return AudioSender(
             self._buffer,
-            self._channel.clone(),
+            channel.clone(),
             check_usable=self._check_usable,
             ended_error=self._ended_error,
         )
@@ -161,7 +222,10 @@ class AudioSender(trio.abc.SendChannel[bytes]):
         """Close this sender (synchronously; the others stay open)."""
         if not self._closed:
             self._closed = True
-            self._channel.close()
+            if self._channel is None:
+                self._buffer.close_own()
+            else:
+                self._channel.close()
 
     def __enter__(self) -> AudioSender:
         return self

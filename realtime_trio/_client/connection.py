@@ -15,6 +15,7 @@ from typing import Any, TypeVar, final
 import attrs
 import trio
 
+from .._audio.formats import AudioFormat
 from .._core import requests
 from .._core import server_events as sev
 from .._core.closing import CloseReason
@@ -25,10 +26,14 @@ from .._core.response_models import Response, ResponseCreateParams
 from .._core.sentinel import UNSET, UnsetType
 from .._core.session_models import AnySessionConfig
 from .audio_input import AudioSender
-from .engine import ConnectionEngine, Failure, Item
+from .engine import ConnectionEngine
+from .events_buffer import Failure, Item
 from .exceptions import ConnectionClosed
 
 T = TypeVar("T")
+#: What these methods change must not be left half done by a `KeyboardInterrupt`
+#: raised in the middle of them: trio delivers it at their next checkpoint.
+_protected = trio.lowlevel.enable_ki_protection
 
 
 @attrs.frozen
@@ -39,6 +44,8 @@ class ConnectionStatistics:
         events_buffered: Received events waiting for the consumer.
         max_buffered_events: The capacity of that buffer.
         peak_events_buffered: The most events ever waiting at once.
+        event_bytes_buffered: The bytes of the events waiting (as received).
+        max_buffered_event_bytes: The byte bound of that buffer.
         messages_buffered: Outgoing messages waiting for the socket.
         audio_bytes_buffered: Input audio (caller's format) not yet encoded.
         audio_ms_buffered: The same, in milliseconds.
@@ -49,6 +56,11 @@ class ConnectionStatistics:
         events_sent: Client messages written to the socket (appends
             included; not those still buffered or refused with `trio.WouldBlock`).
         state: ``"connecting"``, ``"open"``, ``"closing"`` or ``"closed"``.
+        connect_seconds: From the start of the (last) connection attempt
+            to ``session.created``: TCP, TLS, the WebSocket handshake and
+            the server's first event (trio clock; None if unknown).
+        session_update_seconds: The round trip of the last `update_session`
+            (``session.update`` sent to ``session.updated`` received), None before one.
     """
 
     events_buffered: int
@@ -63,6 +75,10 @@ class ConnectionStatistics:
     events_received: int
     events_sent: int
     state: str
+    connect_seconds: float | None = None
+    session_update_seconds: float | None = None
+    event_bytes_buffered: int = 0
+    max_buffered_event_bytes: int = 0
 
 
 @final
@@ -84,16 +100,22 @@ class RealtimeConnection(trio.abc.AsyncResource):
     __slots__ = (
         "__weakref__",
         "_audio_sender",
+        "_connect_seconds",
         "_engine",
         "_events",
         "_low_water",
         "_protocol",
         "_room",
+        "_session_update_seconds",
         "is_sideband",
     )
 
-    def __init__(self, engine: ConnectionEngine) -> None:
+    def __init__(
+        self, engine: ConnectionEngine, *, connect_seconds: float | None = None
+    ) -> None:
         self._engine = engine
+        self._connect_seconds = connect_seconds
+        self._session_update_seconds: float | None = None
         self._protocol = engine.protocol
         # The hot paths of receiving and of sending audio read these directly.
         self._events = engine.events_recv
@@ -119,6 +141,11 @@ class RealtimeConnection(trio.abc.AsyncResource):
         return self._engine.settings.handshake.url
 
     @property
+    def input_audio_format(self) -> AudioFormat:
+        """The format of the audio given to `send_audio` (``input_audio_format=``)."""
+        return self._engine.settings.input_audio_format
+
+    @property
     def closed(self) -> bool:
         """True once the connection is fully closed."""
         return self._engine.closed.is_set()
@@ -133,12 +160,14 @@ class RealtimeConnection(trio.abc.AsyncResource):
         engine = self._engine
         settings = engine.settings
         events = engine.events_send.statistics()
+        budget = engine.buffer.budget
+        budget.settle(events.current_buffer_used)
         audio = engine.audio
         return ConnectionStatistics(
             events_buffered=events.current_buffer_used,
             max_buffered_events=settings.max_buffered_events,
             peak_events_buffered=events.peak_buffer_used,
-            messages_buffered=engine.outgoing_send.statistics().current_buffer_used,
+            messages_buffered=engine.messages_buffered(),
             audio_bytes_buffered=audio.buffered,
             audio_ms_buffered=audio.buffered
             * 1000
@@ -149,10 +178,15 @@ class RealtimeConnection(trio.abc.AsyncResource):
             events_received=self._protocol.events_received,
             events_sent=self._protocol.events_sent,
             state=self._protocol.state.value,
+            connect_seconds=self._connect_seconds,
+            session_update_seconds=self._session_update_seconds,
+            event_bytes_buffered=budget.total,
+            max_buffered_event_bytes=budget.limit,
         )
 
     # --- receiving ----------------------------------------------------------
 
+    @_protected
     async def receive(self) -> ReceivedEvent:
         """Return the next server event.
 
@@ -180,6 +214,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
             raise self._receive_error(exc) from None
         return self._taken(item)
 
+    @_protected
     def receive_nowait(self) -> ReceivedEvent:
         """Return the next server event if one is waiting, else raise `trio.WouldBlock`."""
         try:
@@ -207,6 +242,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
     def __aiter__(self) -> RealtimeConnection:
         return self
 
+    @_protected
     async def __anext__(self) -> ReceivedEvent:
         # `receive`, inlined: ``async for event in conn`` is the streaming hot path.
         try:
@@ -220,6 +256,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
 
     # --- sending ------------------------------------------------------------
 
+    @_protected
     async def send(self, event: Record | Mapping[str, Any]) -> None:
         """Send a client event (a record, or a plain dict for forward compatibility).
 
@@ -242,11 +279,13 @@ class RealtimeConnection(trio.abc.AsyncResource):
         else:
             await self._engine.queue(text)
 
+    @_protected
     def send_nowait(self, event: Record | Mapping[str, Any]) -> None:
         """Send a client event now, or raise `trio.WouldBlock` if the outgoing buffer is full."""
         if self._engine.queue_nowait(event) is not None:
             raise trio.WouldBlock
 
+    @_protected
     async def send_audio(self, pcm: bytes) -> None:
         """Send input audio in the connection's input format (PCM16 mono 24 kHz by default).
 
@@ -259,6 +298,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
         """
         await self._audio_sender.send(pcm)
 
+    @_protected
     def send_audio_nowait(self, pcm: bytes) -> None:
         """Queue input audio now, or raise `trio.WouldBlock` if the audio buffer is over budget."""
         self._audio_sender.send_nowait(pcm)
@@ -269,6 +309,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
 
     # --- correlated helpers --------------------------------------------------
 
+    @_protected
     async def _request(self, request: requests.Request[T]) -> T:
         """Send ``request`` and return its answer (the wait is the checkpoint).
 
@@ -304,7 +345,10 @@ class RealtimeConnection(trio.abc.AsyncResource):
         request = requests.update_session(
             self._protocol.next_event_id(), config, self._protocol.codec
         )
-        return (await self._request(request)).session
+        started = trio.current_time()
+        session = (await self._request(request)).session
+        self._session_update_seconds = trio.current_time() - started
+        return session
 
     async def create_item(
         self,
@@ -376,6 +420,7 @@ class RealtimeConnection(trio.abc.AsyncResource):
 
     # --- closing --------------------------------------------------------------
 
+    @_protected
     async def aclose(self) -> None:
         """Close the connection: flush queued messages, send a close frame, end the tasks.
 

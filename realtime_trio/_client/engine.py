@@ -8,25 +8,33 @@ tasks, and four tasks that move data between them. The tasks decide
 nothing: the protocol parses and tracks the session (`_core.protocol`),
 `PendingRequests` matches answers to requests (`_core.requests`),
 `classify_close` says what the end of the socket means (`_core.closing`),
-`LowWater` paces the refill of the events buffer (`_core.flow`), and
+`EventsBuffer` bounds and refills the events buffer, `KeepAlive` pings, and
 `AudioEncoder` frames and encodes the audio (`audio_encoding`).
 `RealtimeConnection` is the user's handle on an engine.
 
-Tasks (in a private nursery, inside one cancel scope: the connection's
+Tasks (in a private nursery, whose cancel scope is the connection's
 lifetime)::
 
     open.py: nursery.start(engine.run)
-      └ run
-          ├ receive task  socket → protocol → events buffer → RealtimeConnection.receive
+      └ run, the receive task (in its nursery's body: a task fewer per connection)
+          │               socket → protocol → events buffer → RealtimeConnection.receive
           │               (an answer also settles its pending request)
-          ├ send task     outgoing buffer → socket
-          ├ audio task    audio buffer → AudioEncoder → outgoing buffer
-          └ expiry task   a warning before the session's 60-minute cap
+          ├ send task     outgoing buffer → socket (from the first message queued)
+          ├ audio task    audio buffer → AudioEncoder → outgoing buffer, or the
+          │               socket when the send task is idle (from the first audio)
+          ├ keepalive     a ping every ping_interval; no answer: fail (`KeepAlive`);
+          │               also the warning before the session's 60-minute cap
+          └ expiry task   that warning when keepalive is off (ping_interval=None)
+
+The receive loop is in ``receiving.py``, the send and audio tasks in
+``writing.py``.
+
+The outgoing and audio buffers are made with their tasks, on first use: an
+idle connection never pays for them (issue 16: the memory per connection).
 
 The buffers are bounded, so backpressure reaches whoever produces: events
-(``max_buffered_events``; when full, the receive task stops reading the
-socket until the consumer has taken the buffer down to low water), outgoing
-(``max_buffered_messages``; when full, `send` waits) and audio
+(``max_buffered_events``, ``max_buffered_event_bytes``: `EventsBuffer`),
+outgoing (``max_buffered_messages``; when full, `send` waits) and audio
 (``max_buffered_audio_ms``, counted in bytes by `AudioBuffer`; the
 ``input_audio_buffer.*`` events go through it too, in order with the audio).
 The receive task reads the socket through `WebSocketClient` itself, with no
@@ -35,8 +43,13 @@ reader task; the user's tasks encode and queue what they send themselves
 
 Opening (`run`, bounded by ``connect_timeout``): the WebSocket handshake,
 then reading until ``session.created``, holding the events before it
-(nobody can read them yet); then the tasks start, the receive task
-delivering the held events first, and `run` reports started.
+(nobody can read them yet; more than the events buffer holds fails the
+connection, 1008); then the tasks start, the receive task delivering the
+held events first, and `run` reports started.
+
+The tasks are protected from `KeyboardInterrupt` (trio delivers it to the
+main task at its next checkpoint instead): raised inside a task, it would
+end the connection without its close frame.
 
 Ending: no task lets an ordinary exception escape. When the socket closes,
 `classify_close` decides what that means; a failure becomes the *terminal
@@ -54,26 +67,26 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final, final
 
-import attrs
 import trio
 
-from .._core import server_events as sev
 from .._core.closing import CloseReason, Phase, classify_close
-from .._core.flow import LowWater
 from .._core.invalid import InvalidEvent, ReceivedEvent
 from .._core.logs import get_logger
 from .._core.protocol import RealtimeProtocol, SessionState
 from .._core.record import Record
 from .._core.requests import PendingRequests
 from .._trio.unwrap import collapse, reraise
+from . import receiving, writing
 from .audio_encoding import AudioControl, AudioEncoder, audio_control
 from .audio_input import AudioBuffer, AudioSender
+from .events_buffer import EventsBuffer, Failure, Item
 from .exceptions import (
     ConnectionClosed,
     ConnectTimeout,
     ServerError,
     connection_error,
 )
+from .keepalive import KeepAlive
 from .options import ConnectionSettings
 from .transport import open_websocket
 from .wsclient import WebSocketClient, WebSocketClosed
@@ -82,17 +95,8 @@ logger = get_logger()
 
 #: How long before ``expires_at`` the expiry warning is logged.
 EXPIRY_WARNING_SECONDS: Final = 60.0
-
-
-@attrs.define(eq=False)
-class Failure:
-    """An error delivered in order through the events buffer, raised in place of an event."""
-
-    error: Exception
-
-
-#: What the events buffer holds.
-Item = ReceivedEvent | Failure
+#: For the tasks (see "protected" in the module docstring).
+_protected = trio.lowlevel.enable_ki_protection
 
 
 @final
@@ -107,7 +111,6 @@ class ConnectionEngine:
         self.requests = PendingRequests(ServerError)
         self.is_sideband = "call_id=" in settings.handshake.resource
         self._ws: WebSocketClient | None = None
-        self._cancel_scope = trio.CancelScope()
         #: Set once the tasks have all ended.
         self.closed = trio.Event()
         #: We are closing (or closed): nothing more may be sent.
@@ -115,25 +118,40 @@ class ConnectionEngine:
         #: The error of a failed connection, raised after the last event.
         self.terminal: Exception | None = None
         self.close_reason: CloseReason | None = None
-        self._send_done = trio.Event()
-        size = settings.max_buffered_events
-        self.events_send, self.events_recv = trio.open_memory_channel[Item](size)
-        # The receive task parks here while the events buffer is full, until the
-        # consumer takes it down to low water (None: unbuffered, a hand-over).
-        self.room = trio.lowlevel.ParkingLot()
-        self.low_water = LowWater(size) if size else None
-        self._delivery_scope: trio.CancelScope | None = None
-        self._dropped_while_closing = 0
-        self.outgoing_send, self._outgoing_recv = trio.open_memory_channel[str](
-            settings.max_buffered_messages
+        # Set when the send task ends (created with it).
+        self._send_done: trio.Event | None = None
+        self._nursery: trio.Nursery | None = None
+        self._send_started = False
+        self._audio_started = False
+        self._expiry_warned = False
+        self.keepalive = KeepAlive(
+            settings.ping_interval,
+            settings.ping_timeout,
+            close_timeout=settings.close_timeout,
         )
+        self.buffer = buffer = EventsBuffer(
+            settings.max_buffered_events,
+            settings.max_buffered_event_bytes,
+            self.keepalive,
+        )
+        # The consumer's hot path (`RealtimeConnection`) reads these directly.
+        self.events_send = buffer.send_channel
+        self.events_recv = buffer.receive_channel
+        self.room = buffer.room
+        self.low_water = buffer.low_water
+        # The outgoing buffer, opened with the send task (`_start_send_task`):
+        # an idle connection never needs it.
+        self._outgoing: (
+            tuple[trio.MemorySendChannel[str], trio.MemoryReceiveChannel[str]] | None
+        ) = None
         fmt = settings.input_audio_format
         self.audio = audio = AudioBuffer(
-            int(fmt.bytes_per_second * settings.max_buffered_audio_ms / 1000)
+            int(fmt.bytes_per_second * settings.max_buffered_audio_ms / 1000),
+            on_first=self._start_audio_task,
         )
         self.audio_sender = AudioSender(
             audio,
-            audio.send_channel,
+            None,  # the buffer's own channel, opened by the first audio
             check_usable=self.check_usable,
             ended_error=self.ended_error,
         )
@@ -169,7 +187,9 @@ class ConnectionEngine:
         try:
             if control is not None:
                 self.audio.send_channel.send_nowait(control)
+                self._start_audio_task()
             else:
+                self._start_send_task()
                 self.outgoing_send.send_nowait(text)
         except trio.WouldBlock:
             return text
@@ -179,13 +199,54 @@ class ConnectionEngine:
 
     async def queue(self, text: str) -> None:
         """Queue ``text``, waiting for room (backpressure)."""
+        self._start_send_task()
         try:
             await self.outgoing_send.send(text)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise self.ended_error() from None
 
+    def _outgoing_channel(
+        self,
+    ) -> tuple[trio.MemorySendChannel[str], trio.MemoryReceiveChannel[str]]:
+        """The outgoing buffer (opened on first use)."""
+        if self._outgoing is None:
+            self._outgoing = trio.open_memory_channel[str](
+                self.settings.max_buffered_messages
+            )
+        return self._outgoing
+
+    @property
+    def outgoing_send(self) -> trio.MemorySendChannel[str]:
+        """The outgoing buffer's sending end (opened on first use)."""
+        return self._outgoing_channel()[0]
+
+    def messages_buffered(self) -> int:
+        """How many messages wait in the outgoing buffer."""
+        if self._outgoing is None:
+            return 0
+        return self._outgoing[0].statistics().current_buffer_used
+
     # --- the tasks ------------------------------------------------------------
 
+    def _start_send_task(self) -> None:
+        """Start the send task if it has not started (it has work now), and
+        open the outgoing buffer it reads."""
+        if not self._send_started and self._nursery is not None:
+            self._send_started = True
+            self._send_done = trio.Event()
+            self._outgoing_channel()
+            self._nursery.start_soon(self._send_task)
+
+    def _start_audio_task(self) -> None:
+        """Start the audio task (and the send task) on the first audio or
+        ``input_audio_buffer.*`` event queued."""
+        if not self._audio_started and self._nursery is not None:
+            self._audio_started = True
+            self._start_send_task()
+            # Clone now: aclose() may close our end before the task runs.
+            self._nursery.start_soon(self._audio_task, self.outgoing_send.clone())
+
+    @_protected
     async def run(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
@@ -193,27 +254,38 @@ class ConnectionEngine:
         started = False
         setup_error: BaseException | None = None
         try:
-            with self._cancel_scope:
-                try:
-                    async with trio.open_nursery() as nursery:
-                        try:
-                            held = await self._open()
-                        except BaseException as exc:
-                            setup_error = exc
-                            raise
-                        nursery.start_soon(self._receive_task, held)
-                        nursery.start_soon(self._send_task)
-                        # Clone now: aclose() may close our end before the task runs.
-                        nursery.start_soon(self._audio_task, self.outgoing_send.clone())
-                        nursery.start_soon(self._expiry_task)
-                        started = True
-                        task_status.started()
-                        # It refers to start()'s nursery: let that go now.
-                        del task_status
-                except BaseExceptionGroup as group:
-                    if started:
+            try:
+                async with trio.open_nursery() as nursery:
+                    try:
+                        held = await self._open()
+                    except BaseException as exc:
+                        setup_error = exc
                         raise
-                    reraise(collapse(group, setup_error))
+                    # The send and audio tasks start when they have work
+                    # (`_start_send_task`, `_start_audio_task`): an idle
+                    # or text-only connection costs less memory.
+                    self._nursery = nursery
+                    if self.keepalive.interval is not None:
+                        # It warns of the session's expiry too.
+                        nursery.start_soon(self._keepalive_task)
+                    else:
+                        nursery.start_soon(self._expiry_task)
+                    started = True
+                    task_status.started()
+                    # It refers to start()'s nursery: let that go now.
+                    del task_status
+                    # This task is the receive task: one task less per
+                    # connection than a child of its own.
+                    await receiving.receive_loop(self, held)
+                    # The socket is closed: nothing more can go out. End the
+                    # send and audio tasks; senders waiting for room wake
+                    # and raise the connection's error.
+                    self.audio.wake_all()
+                    nursery.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                if started:
+                    raise
+                reraise(collapse(group, setup_error))
         finally:
             # However the connection ends (closed, failed, cancelled during
             # setup), the socket is closed. Aborting never blocks.
@@ -222,7 +294,7 @@ class ConnectionEngine:
                     await self._ws.abort()
             self._finish()
 
-    async def _open(self) -> list[Item]:
+    async def _open(self) -> list[tuple[Item, int]]:
         """The handshake, and the events up to ``session.created`` (within ``connect_timeout``)."""
         settings = self.settings
         with trio.move_on_after(settings.connect_timeout) as scope:
@@ -234,14 +306,22 @@ class ConnectionEngine:
                 receive_buffer_size=settings.receive_buffer_size,
             )
             # Nobody can read the events before session.created (there are
-            # few, usually none): hold them for the receive task.
-            held: list[Item] = []
+            # few, usually none): hold them for the receive task, within the
+            # bounds of the events buffer.
+            held: list[tuple[Item, int]] = []
+            held_bytes = 0
             while self.protocol.state is SessionState.CONNECTING:
                 try:
                     message = await ws.get_message()
                 except WebSocketClosed as exc:
                     raise self._closed(exc.reason, "connecting") from exc
-                held.append(self._settled(self._parse(message)))
+                held.append((self._settled(self._parse(message)), len(message)))
+                held_bytes += len(message)
+                too_much = self.buffer.too_much(len(held), held_bytes)
+                if too_much and self.protocol.state is SessionState.CONNECTING:
+                    reason = f"more than {too_much} before session.created"
+                    await ws.fail(1008, reason, close_timeout=settings.close_timeout)
+                    raise self._closed(ws.closed or CloseReason(1008), "connecting")
         if scope.cancelled_caught:
             if self._ws is not None:
                 await self._ws.abort()
@@ -251,32 +331,6 @@ class ConnectionEngine:
             )
         logger.debug("%r: session created", self)
         return held
-
-    async def _receive_task(self, held: list[Item]) -> None:
-        ws = self._ws
-        assert ws is not None
-        recorder = self._recorder
-        parse = self.protocol.receive_message
-        delta = sev.ResponseOutputAudioDelta
-        with self.events_send as events:
-            while held:
-                await self._deliver(events, held.pop(0))
-            while True:
-                try:
-                    message = await ws.get_message()
-                except WebSocketClosed as exc:
-                    await self._on_closed(exc.reason, events)
-                    return
-                event = parse(message) if recorder is None else self._parse(message)
-                # The hot path: a streamed delta answers nothing.
-                item = event if type(event) is delta else self._settled(event)
-                # ws.get_message() was a checkpoint already: hand the event
-                # over without another trip through the scheduler when there
-                # is room, and wait (backpressure) only when there is not.
-                try:
-                    events.send_nowait(item)
-                except (trio.WouldBlock, trio.BrokenResourceError):
-                    await self._deliver(events, item)
 
     def _parse(self, message: str | bytes) -> ReceivedEvent:
         """One server message, recorded and parsed."""
@@ -293,38 +347,6 @@ class ConnectionEngine:
             return Failure(event.error) if self._strict else event
         return event
 
-    async def _deliver(self, events: trio.MemorySendChannel[Item], item: Item) -> None:
-        """Queue ``item`` for the consumer, waiting for room when the buffer is full.
-
-        A full buffer is refilled from low water (`LowWater`). Only this task
-        sends on the channel, so the room found on waking is still there.
-
-        Once the connection is closing, an item that does not fit is dropped
-        (nobody will read it), so that this task goes on reading the socket
-        and the closing handshake completes: `aclose` cancels the wait.
-        """
-        with trio.CancelScope() as scope:
-            self._delivery_scope = scope
-            if self._closing:
-                scope.cancel()
-            try:
-                events.send_nowait(item)
-            except trio.WouldBlock:
-                if self.low_water is None:
-                    await events.send(item)  # unbuffered: a direct hand-over
-                else:
-                    while True:
-                        self.low_water.full()
-                        await self.room.park()
-                        with contextlib.suppress(trio.WouldBlock):
-                            events.send_nowait(item)
-                            break
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pass  # aclose() closed the consumer's end: nobody will read it
-        self._delivery_scope = None
-        if scope.cancelled_caught:
-            self._dropped_while_closing += 1
-
     def _closed(self, reason: CloseReason, phase: Phase) -> Exception:
         """The socket closed: record it, fail the pending requests, return the error."""
         self.close_reason = reason
@@ -337,77 +359,48 @@ class ConnectionEngine:
         self.requests.fail_all(error)
         return error
 
-    async def _on_closed(
-        self, reason: CloseReason, events: trio.MemorySendChannel[Item]
-    ) -> None:
+    async def _on_closed(self, reason: CloseReason) -> None:
         self.protocol.connection_closed()
         error = self._closed(reason, "receiving")
         if self.terminal is not error:
             logger.debug("%r: closed (%s)", self, reason)
             return
         logger.info("%r: connection ended by the server or network: %s", self, reason)
-        await self._deliver(events, Failure(error))
+        await self.buffer.deliver(Failure(error), 0)
 
+    @_protected
     async def _send_task(self) -> None:
-        ws = self._ws
-        assert ws is not None
-        recorder = self._recorder
-        protocol = self.protocol
-        try:
-            with self._outgoing_recv as outgoing:
-                while True:
-                    # Every write is a checkpoint: take a queued message
-                    # without another trip through the scheduler, wait only
-                    # when there is none.
-                    try:
-                        text = outgoing.receive_nowait()
-                    except trio.WouldBlock:
-                        text = await outgoing.receive()
-                    if recorder is not None:
-                        recorder.record("client", text)
-                    try:
-                        await ws.send_message(text)
-                        protocol.message_written()
-                    except WebSocketClosed as exc:
-                        if not self._closing and self.terminal is None:
-                            self._closed(exc.reason, "sending")
-                        return
-        except trio.EndOfChannel:
-            pass  # closing: everything queued was sent
-        finally:
-            self._send_done.set()
+        await writing.send_task(self)
 
+    @_protected
     async def _audio_task(self, outgoing: trio.MemorySendChannel[str]) -> None:
-        audio = self.audio
-        encoder = self._encoder
-        with audio.receive_channel as items, outgoing:
-            try:
-                async for item in items:
-                    if type(item) is bytes:
-                        audio.consumed(len(item))
-                        texts = encoder.audio(item)
-                    else:
-                        assert isinstance(item, AudioControl)
-                        if item.stop:
-                            break
-                        texts = encoder.control(item)
-                    for text in texts:
-                        # Receiving the item was a checkpoint: skip the scheduler
-                        # when there is room, wait (backpressure) only when not.
-                        try:
-                            outgoing.send_nowait(text)
-                        except trio.WouldBlock:
-                            await outgoing.send(text)
-                # Stopped (closing) or every sender closed: send the last partial frame.
-                if self.terminal is None:
-                    for text in encoder.finish():
-                        try:
-                            outgoing.send_nowait(text)
-                        except trio.WouldBlock:
-                            await outgoing.send(text)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                return  # the send task is gone: the connection is ending
+        await writing.audio_task(self, outgoing)
 
+    @_protected
+    async def _keepalive_task(self) -> None:
+        assert self._ws is not None
+        await self.keepalive.run(
+            self._ws, closing=lambda: self._closing, tick=self._check_expiry
+        )
+
+    def _check_expiry(self) -> None:
+        """Warn once when the session expires within `EXPIRY_WARNING_SECONDS`
+        (called after every keepalive interval, so up to one interval late)."""
+        if self._expiry_warned:
+            return
+        expires_at = getattr(self.protocol.session, "expires_at", None)
+        if not isinstance(expires_at, int):
+            return
+        left = expires_at - time.time()
+        if left <= EXPIRY_WARNING_SECONDS:
+            self._expiry_warned = True
+            logger.warning(
+                "%r: the session expires in %.0f s (the Realtime API caps sessions at 60 minutes)",
+                self,
+                max(0.0, left),
+            )
+
+    @_protected
     async def _expiry_task(self) -> None:
         expires_at = getattr(self.protocol.session, "expires_at", None)
         if not isinstance(expires_at, int):
@@ -431,21 +424,23 @@ class ConnectionEngine:
         cancelled already, do not: shielding would resume the tasks from a
         cancellation trio has begun to deliver (the connection just ends).
         """
-        if trio.current_effective_deadline() != -math.inf:
-            self._cancel_scope.shield = True
+        nursery = self._nursery
+        if nursery is not None and trio.current_effective_deadline() != -math.inf:
+            nursery.cancel_scope.shield = True
 
     def _finish(self) -> None:
-        if self._dropped_while_closing:
+        if self.buffer.dropped:
             logger.debug(
                 "%r: discarded %d events that arrived while closing with a full buffer",
                 self,
-                self._dropped_while_closing,
+                self.buffer.dropped,
             )
         self.protocol.connection_closed()
         self._closing = True
         self.requests.fail_all(self.ended_error())
         self.audio.wake_all()
-        self._send_done.set()
+        if self._send_done is not None:
+            self._send_done.set()
         self.closed.set()
 
     async def aclose(self) -> None:
@@ -459,22 +454,24 @@ class ConnectionEngine:
             return
         self._closing = True
         self.protocol.start_closing()
-        if self._delivery_scope is not None:
-            # The receive task waits for room nobody will make: let it read
-            # on, so that the server's close frame is seen.
-            self._delivery_scope.cancel()
+        self.buffer.stop_waiting()
         # Senders refuse new audio from now on; the audio task sends what is
         # queued up to this marker, then the rest of the last frame, and stops.
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            self.audio.send_channel.send_nowait(AudioControl(None, stop=True))
+        if self.audio.opened:
+            with contextlib.suppress(
+                trio.BrokenResourceError, trio.ClosedResourceError
+            ):
+                self.audio.send_channel.send_nowait(AudioControl(None, stop=True))
         self.audio_sender.close()
         self.audio.wake_all()
         ws = self._ws
         with trio.move_on_after(close_timeout, shield=True):
             # The audio task drains into the outgoing channel and closes its
             # clone; ours closes here; then the send task drains and finishes.
-            self.outgoing_send.close()
-            await self._send_done.wait()
+            if self._outgoing is not None:
+                self._outgoing[0].close()
+            if self._send_done is not None:  # else nothing was ever sent
+                await self._send_done.wait()
             if ws is not None:
                 await ws.aclose(1000)
         try:
@@ -489,7 +486,8 @@ class ConnectionEngine:
             self.events_recv.close()
         finally:
             # Whatever happened above, no task outlives closing.
-            self._cancel_scope.cancel()
+            if self._nursery is not None:
+                self._nursery.cancel_scope.cancel()
         with trio.CancelScope(shield=True):
             with trio.move_on_after(close_timeout):
                 await self.closed.wait()

@@ -6,6 +6,7 @@ The whole tree, with the core errors of ``_core/errors.py``::
     ├── ProtocolError
     │   ├── LocalProtocolError
     │   └── RemoteProtocolError
+    ├── InvalidOptionError             an option of open_realtime cannot work (also ValueError)
     ├── HandshakeError                 the connection could not be established
     │   ├── ConnectTimeout             connect_timeout expired
     │   └── ConnectionRejected         HTTP 401/403/404/429... on the upgrade
@@ -29,6 +30,20 @@ from .._core.errors import RealtimeError
 
 if TYPE_CHECKING:
     from .._core.server_events import ErrorEvent
+
+
+class InvalidOptionError(RealtimeError, ValueError):
+    """An option of `open_realtime` / `connect_realtime` has a value that cannot work.
+
+    Raised before anything connects. It is also a `ValueError`.
+
+    Attributes:
+        option: The name of the option (``"ping_interval"``, ``"url"``...).
+    """
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"{option}: {message}")
+        self.option = option
 
 
 class HandshakeError(RealtimeError):
@@ -121,10 +136,13 @@ class ConnectionBroken(RealtimeError, trio.BrokenResourceError):
 
     Attributes:
         close_reason: How the WebSocket closed, or None.
-        closed_by: ``"client"`` when realtime_trio failed the connection itself
-            because the server broke the WebSocket protocol (``close_reason``
-            then holds the 1002, 1007 or 1009 that *we* sent); ``"server"``
-            otherwise (the server closed it, or the network lost it).
+        closed_by: ``"client"`` when realtime_trio failed the connection itself:
+            the server broke the WebSocket protocol (``close_reason`` then
+            holds the 1002, 1007 or 1009 that *we* sent), the keepalive ping
+            went unanswered (1011, see ``ping_timeout``) or the server sent
+            more than the events buffer holds before ``session.created``
+            (1008); ``"server"`` otherwise (the server closed it, or the
+            network lost it).
     """
 
     def __init__(
@@ -195,6 +213,7 @@ __all__ = [
     "ConnectionClosed",
     "ConnectionRejected",
     "HandshakeError",
+    "InvalidOptionError",
     "ServerError",
     "connection_error",
 ]

@@ -66,11 +66,25 @@ async def open_realtime(
         input_audio_format: The format of the audio you pass to `RealtimeConnection.send_audio`.
         audio_frame_ms: The duration of each ``input_audio_buffer.append``.
         max_buffered_events: Received events buffered for a slow consumer;
-            when full, the reader waits (so does the WebSocket, ping replies included).
+            when full, the reader waits (so does the WebSocket, ping replies
+            included, and the keepalive pauses). ``0``: an unbuffered
+            hand-over (not with ``session=``).
+        max_buffered_event_bytes: The same buffer's bound in bytes (default
+            64 KiB; it may hold one message more). Events that arrive before
+            ``session.created`` are held within both bounds (at least 128
+            events); a server that sends more fails the connection (1008).
         max_buffered_messages: Outgoing messages buffered for the socket.
         max_buffered_audio_ms: Input audio buffered before `send_audio` blocks.
         connect_timeout: Bound on the handshake plus the wait for ``session.created``.
         close_timeout: Bound on the closing handshake.
+        ping_interval: Seconds between keepalive pings (default 20, as the
+            ``websockets`` library; ``None``: no pings). Paused while the
+            events buffer is full.
+        ping_timeout: How long after a ping something (its pong, or any data)
+            must arrive from the server (default 20; ``None``: never fail).
+            Otherwise realtime_trio closes the connection with 1011 and
+            `RealtimeConnection.receive` raises `ConnectionBroken` (``closed_by
+            == "client"``) saying the keepalive ping timed out.
         max_message_size: The largest incoming message accepted (default 64 MiB).
         receive_buffer_size: Bytes per socket read (default 64 KiB).
         ssl_context: For ``wss://``; default: the system's trust store.
@@ -97,10 +111,16 @@ async def open_realtime(
             ``headers`` cannot be sent (a trailing newline, a control
             character...), before any connection; the message says what is
             wrong and never shows the value. It is also a `ValueError`.
+        InvalidOptionError: an option that cannot work, named in the message
+            and in ``option`` (a negative buffer size, ``ping_interval=0``, a
+            URL with a space or a non-ASCII character...), before any
+            connection. It is also a `ValueError`.
         ValueError: bad arguments (both or neither of model/call_id, no API key...).
         HandshakeError: `ConnectionRejected` (HTTP 401, 404 ``call_id_not_found``...),
             `ConnectTimeout`, or a network error.
-        ConnectionBroken: the server ended the connection before ``session.created``.
+        ConnectionBroken: the server ended the connection before
+            ``session.created``, or sent more events before it than the
+            events buffer holds.
     """
     filled = _filled("open_realtime", options)
     async with open_hidden_nursery() as nursery:
@@ -132,6 +152,7 @@ async def _connect(
     delay = options["attach_backoff"]
     for attempt in range(1, attempts + 1):
         engine = ConnectionEngine(settings)
+        started = trio.current_time()
         try:
             await nursery.start(engine.run)
         except ConnectionRejected as exc:
@@ -155,7 +176,7 @@ async def _connect(
         break
     if shield_tasks:
         engine.shield_until_closed()
-    conn = RealtimeConnection(engine)
+    conn = RealtimeConnection(engine, connect_seconds=trio.current_time() - started)
     session = options["session"]
     if session is not None:
         try:

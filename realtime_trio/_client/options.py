@@ -13,6 +13,7 @@ checks them).
 
 from __future__ import annotations
 
+import math
 import os
 import ssl
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ import attrs
 
 from .._audio.formats import PCM16_24K, AudioFormat
 from .._core.session_models import AnySessionConfig
+from .exceptions import InvalidOptionError
 from .transport import (
     DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_RECEIVE_BUFFER_SIZE,
@@ -55,10 +57,13 @@ class ConnectionOptions(TypedDict, total=False):
     input_audio_format: AudioFormat
     audio_frame_ms: int
     max_buffered_events: int
+    max_buffered_event_bytes: int
     max_buffered_messages: int
     max_buffered_audio_ms: int
     connect_timeout: float
     close_timeout: float
+    ping_interval: float | None
+    ping_timeout: float | None
     max_message_size: int
     receive_buffer_size: int
     ssl_context: ssl.SSLContext | None
@@ -81,10 +86,13 @@ CONNECTION_DEFAULTS: ConnectionOptions = {
     "input_audio_format": PCM16_24K,
     "audio_frame_ms": 100,
     "max_buffered_events": 128,
+    "max_buffered_event_bytes": 64 * 2**10,
     "max_buffered_messages": 64,
     "max_buffered_audio_ms": 2_000,
     "connect_timeout": 30.0,
     "close_timeout": 5.0,
+    "ping_interval": 20.0,
+    "ping_timeout": 20.0,
     "max_message_size": DEFAULT_MAX_MESSAGE_SIZE,
     "receive_buffer_size": DEFAULT_RECEIVE_BUFFER_SIZE,
     "ssl_context": None,
@@ -106,10 +114,13 @@ class ConnectionSettings:
     input_audio_format: AudioFormat
     audio_frame_ms: int
     max_buffered_events: int
+    max_buffered_event_bytes: int
     max_buffered_messages: int
     max_buffered_audio_ms: int
     connect_timeout: float
     close_timeout: float
+    ping_interval: float | None
+    ping_timeout: float | None
     max_message_size: int
     receive_buffer_size: int
     recorder: MessageRecorder | None
@@ -122,8 +133,11 @@ class ConnectionSettings:
         Raises:
             InvalidHeaderError: the API key, the safety identifier or a
                 header cannot be sent (the message never shows the value).
+            InvalidOptionError: an option that cannot work (a negative
+                buffer size, a ``ping_interval`` that is not a positive number,
+                a URL with a space...), named in the message and in ``option``.
             ValueError: both or neither of ``model`` / ``call_id``, no API key,
-                a bad URL or header, a negative buffer size.
+                the retired ``OpenAI-Beta`` header.
         """
         handshake = build_handshake(
             model=options["model"],
@@ -134,12 +148,7 @@ class ConnectionSettings:
             safety_identifier=options["safety_identifier"],
             headers=options["headers"],
         )
-        if (
-            options["max_buffered_events"] < 0
-            or options["max_buffered_messages"] < 0
-            or options["audio_frame_ms"] <= 0
-        ):
-            raise ValueError("buffer sizes must be >= 0 and audio_frame_ms > 0")
+        _check_options(options)
         return cls(
             handshake=handshake,
             connect_stream=options["connect_stream"],
@@ -147,15 +156,61 @@ class ConnectionSettings:
             input_audio_format=options["input_audio_format"],
             audio_frame_ms=options["audio_frame_ms"],
             max_buffered_events=options["max_buffered_events"],
+            max_buffered_event_bytes=options["max_buffered_event_bytes"],
             max_buffered_messages=options["max_buffered_messages"],
             max_buffered_audio_ms=options["max_buffered_audio_ms"],
             connect_timeout=options["connect_timeout"],
             close_timeout=options["close_timeout"],
+            ping_interval=options["ping_interval"],
+            ping_timeout=options["ping_timeout"],
             max_message_size=options["max_message_size"],
             receive_buffer_size=options["receive_buffer_size"],
             recorder=options["recorder"],
             strict=options["strict"],
         )
+
+
+def _check_options(options: ConnectionOptions) -> None:
+    """Refuse the options that cannot work, naming the option."""
+    values: Mapping[str, Any] = options
+    for name, least in (
+        ("max_buffered_events", 0),
+        ("max_buffered_messages", 0),
+        ("max_buffered_event_bytes", 1),
+        ("audio_frame_ms", 1),
+    ):
+        value = values[name]
+        if not _is_int(value) or value < least:
+            raise InvalidOptionError(name, f"must be an int >= {least}, not {value!r}")
+    if values["max_buffered_events"] == 0 and values["session"] is not None:
+        # The held session.created could never be handed over: nobody reads
+        # while open_realtime waits for session.updated.
+        raise InvalidOptionError(
+            "max_buffered_events",
+            "0 (an unbuffered hand-over) cannot be combined with session=: nobody "
+            "reads events before the connection is returned, so the answer to "
+            "the update could never be read; use max_buffered_events >= 1, or "
+            "call update_session() while another task receives",
+        )
+    for name in ("ping_interval", "ping_timeout"):
+        value = values[name]
+        if value is not None and not _is_positive_number(value):
+            raise InvalidOptionError(
+                name, f"must be a positive number of seconds or None, not {value!r}"
+            )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_positive_number(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def _api_key(api_key: str | None) -> str:

@@ -18,7 +18,7 @@ import trio
 
 from .._core.headers import check_header_name, check_header_value
 from .._version import __version__
-from .exceptions import ConnectionRejected, HandshakeError
+from .exceptions import ConnectionRejected, HandshakeError, InvalidOptionError
 from .wsclient import WebSocketClient, WebSocketClosed, WebSocketRejected
 
 #: Where the Realtime API lives.
@@ -74,16 +74,16 @@ def build_handshake(
     Raises:
         InvalidHeaderError: the API key, the safety identifier or an extra
             header cannot be sent (the message never shows the value).
-        ValueError: bad arguments (both or neither of model/call_id, a URL that
-            is not ws:// or wss://, the retired ``OpenAI-Beta`` header).
+        InvalidOptionError: a URL that is not ws:// or wss:// with a host, or
+            that HTTP cannot carry (a space, a control or non-ASCII character).
+        ValueError: bad arguments (both or neither of model/call_id, the
+            retired ``OpenAI-Beta`` header).
     """
     if (model is None) == (call_id is None):
         raise ValueError(
             "give exactly one of model= (a new session) or call_id= (a sideband)"
         )
-    parsed = urllib.parse.urlsplit(url or DEFAULT_URL)
-    if parsed.scheme not in ("ws", "wss") or not parsed.hostname:
-        raise ValueError(f"url must be ws:// or wss:// with a host, not {url!r}")
+    parsed = parse_url(url or DEFAULT_URL)
     query = urllib.parse.parse_qsl(parsed.query, keep_blank_values=True)
     query = [(k, v) for k, v in query if k not in ("model", "call_id")]
     query.append(("model", model) if model is not None else ("call_id", call_id))  # type: ignore[arg-type]
@@ -122,6 +122,7 @@ def build_handshake(
             )
         out = [(k, v) for k, v in out if k.lower() != lowered]
         out.append((name, value))
+    assert parsed.hostname  # checked by parse_url
     return Handshake(
         url=full_url,
         host=parsed.hostname,
@@ -130,6 +131,40 @@ def build_handshake(
         secure=secure,
         headers=tuple(out),
     )
+
+
+#: What a URL may not contain: it goes into the request line as is.
+_BAD_URL_CHARACTER = re.compile(r"[^\x21-\x7e]")
+
+
+def parse_url(url: str) -> urllib.parse.SplitResult:
+    """Split ``url``, refusing what cannot go into an HTTP request line.
+
+    Raises:
+        InvalidOptionError: the URL is not ws:// or wss:// with a host, or
+            holds a space, a control or a non-ASCII character (percent-encode
+            it; a non-ASCII host name goes in its ``xn--`` form).
+    """
+    bad = _BAD_URL_CHARACTER.search(url) if isinstance(url, str) else None
+    if bad is not None:
+        char = bad.group()
+        what = "a space" if char == " " else f"the character {char!r}"
+        raise InvalidOptionError(
+            "url",
+            f"{what} at position {bad.start()} cannot be sent in a request line: "
+            "percent-encode it (a non-ASCII host name goes in its xn-- form)",
+        )
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        hostname = parsed.hostname
+        parsed.port  # noqa: B018  (raises for a port that is not a number in range)
+    except (TypeError, ValueError) as exc:
+        raise InvalidOptionError("url", f"not a valid URL: {exc}") from None
+    if parsed.scheme not in ("ws", "wss") or not hostname:
+        raise InvalidOptionError(
+            "url", f"must be ws:// or wss:// with a host, not {url!r}"
+        )
+    return parsed
 
 
 @contextlib.contextmanager

@@ -11,30 +11,38 @@ what the server sends (about 19 → 2 µs per streamed frame). The simulator
 still serves with trio-websocket, and the tests check this client against it.
 
 `get_message` must be called by one task at a time (the receive task);
-`send_message` and `aclose` may be called from any task (a lock orders the
-writes, including the pongs `get_message` sends).
+`send_message`, `ping`, `fail` and `aclose` may be called from any task (a
+lock orders the writes, including the pongs `get_message` sends).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 
 import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
     AcceptConnection,
-    CloseConnection,
-    Message,
-    Pong,
     RejectConnection,
     RejectData,
     Request,
 )
-from wsproto.utilities import LocalProtocolError as WsLocalProtocolError
 from wsproto.utilities import RemoteProtocolError as WsRemoteProtocolError
 
 from .._core.closing import CloseReason
 from .._core.ws_frames import Close, FrameError, FrameReader, Ping
+from .._core.ws_writer import (
+    BINARY,
+    CLOSE,
+    PING,
+    PONG,
+    TEXT,
+    client_frame,
+    close_payload,
+    mask_keys,
+)
 
 #: The end of an HTTP response head (h11 accepts bare line feeds too).
 _HEAD_END = re.compile(rb"\n\r?\n")
@@ -79,31 +87,37 @@ class WebSocketClient:
     """One client WebSocket over a trio stream (see the module docstring)."""
 
     __slots__ = (
+        "_close_sent",
         "_closed_event",
+        "_heard",
         "_pending",
         "_reader",
         "_receive_buffer_size",
         "_stream",
         "_write_lock",
-        "_ws",
         "closed",
     )
 
     def __init__(
         self,
         stream: trio.abc.Stream,
-        ws: WSConnection,
         *,
         max_message_size: int,
         receive_buffer_size: int,
     ) -> None:
         self._stream = stream
-        self._ws = ws
+        # A close frame was sent: nothing more may be (wsproto's state, which
+        # we no longer keep after the handshake).
+        self._close_sent = False
         self._receive_buffer_size = receive_buffer_size
         self._reader = FrameReader(max_message_size)
-        self._pending = self._reader.messages
+        # The messages parsed and not yet returned, newest first (`pop` takes
+        # the oldest): the reader's list, taken after each read.
+        self._pending: list[str | bytes] = []
         self._write_lock = trio.Lock()
         self._closed_event = trio.Event()
+        # Set by the next read after a `ping` (see there).
+        self._heard: trio.Event | None = None
         #: How the connection closed (None while it is open).
         self.closed: CloseReason | None = None
 
@@ -165,7 +179,6 @@ class WebSocketClient:
                 if isinstance(event, AcceptConnection):
                     client = cls(
                         stream,
-                        ws,
                         max_message_size=max_message_size,
                         receive_buffer_size=receive_buffer_size,
                     )
@@ -220,8 +233,11 @@ class WebSocketClient:
             if not data:
                 await self._finish(CloseReason(1006, None))
                 continue
+            if self._heard is not None:  # once per read, not per message
+                self._heard.set()
+                self._heard = None
             await self._process(data)
-        return self._pending.popleft()
+        return self._pending.pop()
 
     async def _process(self, data: bytes | bytearray) -> None:
         """Parse ``data``, answering pings and a close; messages go to ``_pending``."""
@@ -230,24 +246,34 @@ class WebSocketClient:
             reader.feed(data)
             while (control := reader.process()) is not None:
                 if isinstance(control, Ping):
-                    if self._ws.state.name == "OPEN":
-                        await self._write(self._ws.send(Pong(payload=control.payload)))
+                    if not self._close_sent:
+                        await self._write(
+                            client_frame(PONG, control.payload, mask_keys.next())
+                        )
                 else:
                     await self._on_close(control)
                 if self._closed_event.is_set():
                     return  # nothing after a close counts
         except FrameError as exc:
             await self._fail(exc.code, exc.reason)
+        finally:
+            # Take the messages (before a close too: they are all returned).
+            new = reader.messages
+            if new:
+                reader.messages = []
+                new.reverse()
+                new += self._pending  # older ones, if any, are taken first
+                self._pending = new
 
     async def _on_close(self, frame: Close) -> None:
         reason = CloseReason(frame.code, frame.reason or None)
-        if self._ws.state.name == "OPEN":
+        if not self._close_sent:
             # The server closes first: answer its close (1005 is echoed as a
             # close without a code). The server may already have gone.
             code = None if frame.code == 1005 else frame.code
             try:
                 await self._write(
-                    self._ws.send(CloseConnection(code=code, reason=frame.reason)),  # type: ignore[arg-type]
+                    self._close_frame(code, frame.reason),
                     reason=reason,
                 )
             except WebSocketClosed:
@@ -262,13 +288,39 @@ class WebSocketClient:
         Raises:
             WebSocketClosed: the connection is closed or closing.
         """
+        await self._write(self._frame(message))
+
+    async def send_messages(self, messages: list[str]) -> None:
+        """Send text messages in one write (what the send task found queued).
+
+        Raises:
+            WebSocketClosed: the connection is closed or closing.
+        """
+        if len(messages) == 1:
+            await self._write(self._frame(messages[0]))
+            return
+        frame = self._frame
+        await self._write(b"".join([frame(m) for m in messages]))
+
+    def _frame(self, message: str | bytes) -> bytes:
+        """The masked frame of ``message`` (`_core.ws_writer`: masking in C, not
+        wsproto's pure Python); raises if nothing may be sent."""
         if self.closed is not None:
             raise WebSocketClosed(self.closed)
-        try:
-            data = self._ws.send(Message(data=message))  # type: ignore[type-var]
-        except WsLocalProtocolError:
-            raise WebSocketClosed(self.closed or CloseReason(1000, "closing")) from None
-        await self._write(data)
+        if self._close_sent:
+            raise WebSocketClosed(CloseReason(1000, "closing"))
+        if isinstance(message, str):
+            return client_frame(TEXT, message.encode(), mask_keys.next())
+        return client_frame(BINARY, message, mask_keys.next())
+
+    def _close_frame(self, code: int | None, reason: str | None) -> bytes:
+        """Our close frame; nothing may be sent after it."""
+        self._close_sent = True
+        return client_frame(CLOSE, close_payload(code, reason), mask_keys.next())
+
+    def writable_now(self) -> bool:
+        """No write is in progress: a write now would not wait for the lock."""
+        return not self._write_lock.locked()
 
     async def _write(self, data: bytes, *, reason: CloseReason | None = None) -> None:
         """Write ``data``; a dead socket closes the connection (with ``reason``, or 1006)."""
@@ -281,11 +333,26 @@ class WebSocketClient:
         try:
             await self._stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            lost = reason or CloseReason(1006, None)
+            lost = reason or self.closed or CloseReason(1006, None)
             await self._finish(lost)
             raise WebSocketClosed(lost) from exc
         finally:
             lock.release()
+
+    async def ping(self) -> trio.Event:
+        """Send a ping; return an event set by the next read from the socket.
+
+        Whatever arrives after the ping, its pong or any other data, shows
+        that the server and the network are alive (a pong may be queued
+        behind a long message). Reads happen in `get_message`: while nobody
+        calls it, the event stays unset. Nothing is sent once closing.
+        """
+        heard = trio.Event()
+        if self.closed is None and not self._close_sent:
+            self._heard = heard
+            with contextlib.suppress(WebSocketClosed):
+                await self._write(client_frame(PING, os.urandom(4), mask_keys.next()))
+        return heard
 
     # --- closing ------------------------------------------------------------------
 
@@ -294,11 +361,9 @@ class WebSocketClient:
 
         Bound it with a cancel scope; `abort` closes the socket at once.
         """
-        if self.closed is None and self._ws.state.name == "OPEN":
+        if self.closed is None and not self._close_sent:
             try:
-                await self._write(
-                    self._ws.send(CloseConnection(code=code, reason=reason))
-                )
+                await self._write(self._close_frame(code, reason))
             except WebSocketClosed:
                 return
         await self._closed_event.wait()
@@ -310,13 +375,32 @@ class WebSocketClient:
             self._closed_event.set()
         await trio.aclose_forcefully(self._stream)
 
+    async def fail(self, code: int, reason: str, *, close_timeout: float) -> None:
+        """We end the connection (``closed_by="client"``), whatever the server does.
+
+        `closed` says so at once (`get_message` and `send_message` raise
+        `WebSocketClosed` with it); a close frame is sent if it can go out
+        within ``close_timeout`` (the network may be dead), then the socket is closed.
+        """
+        if self.closed is not None:
+            return
+        self.closed = CloseReason(code, reason, closed_by="client")
+        self._closed_event.set()
+        try:
+            if not self._close_sent:
+                with (
+                    trio.move_on_after(close_timeout),
+                    contextlib.suppress(WebSocketClosed),
+                ):
+                    await self._write(self._close_frame(code, reason))
+        finally:
+            await trio.aclose_forcefully(self._stream)
+
     async def _fail(self, code: int, reason: str) -> None:
         """We end the connection because of what the server sent."""
-        if self.closed is None and self._ws.state.name == "OPEN":
+        if self.closed is None and not self._close_sent:
             try:
-                await self._write(
-                    self._ws.send(CloseConnection(code=code, reason=reason))
-                )
+                await self._write(self._close_frame(code, reason))
             except WebSocketClosed:
                 pass
         await self._finish(CloseReason(code, reason, closed_by="client"))

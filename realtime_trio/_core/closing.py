@@ -27,6 +27,9 @@ protocol (a masked or malformed frame, invalid UTF-8, a message too big), the
 `CloseReason` says so with ``closed_by="client"``, and the message says
 "realtime_trio closed the connection" rather than "the server closed the
 connection": the code alone (1002, 1007, 1009) could have come from either side.
+The same holds when the keepalive ping went unanswered (1011, the reason says
+so) and when the server sent more events before ``session.created`` than the
+buffer holds (1008).
 
 On a sideband a close frame from the server means the call ended (hangup by
 either side); a socket lost without one is a network failure like any other.
@@ -52,8 +55,9 @@ class CloseReason:
         reason: The close reason text, if any.
         closed_by: ``"client"`` when realtime_trio failed the connection itself
             because the server broke the protocol (1002 protocol error, 1007
-            invalid UTF-8, 1009 message too big): ``code`` and ``reason`` are
-            then the ones *we* sent. ``"server"`` otherwise: the server's close
+            invalid UTF-8, 1009 message too big), did not answer the keepalive
+            ping (1011) or sent too much before ``session.created`` (1008):
+            ``code`` and ``reason`` are then the ones *we* sent. ``"server"`` otherwise: the server's close
             frame (or its echo of ours), or a lost socket (1006).
     """
 
@@ -122,8 +126,7 @@ def classify_close(
         return ConnectionEnd(
             Ending.BROKEN,
             reason,
-            f"realtime_trio closed the connection{when}: the server violated "
-            f"the WebSocket protocol ({_reason_text(reason)})",
+            f"realtime_trio closed the connection{when}: {_why_we_failed(reason)}",
         )
     if phase == "connecting":
         return ConnectionEnd(
@@ -148,6 +151,19 @@ def classify_close(
         reason,
         f"the connection ended: {reason}",
     )
+
+
+#: The close codes of a server that broke the WebSocket protocol (see `FrameError`).
+_PROTOCOL_CODES = frozenset({1002, 1007, 1009})
+
+
+def _why_we_failed(reason: CloseReason) -> str:
+    """Why realtime_trio failed the connection: a protocol violation, or what
+    our close reason says (the keepalive ping timed out, 1011; too much before
+    ``session.created``, 1008)."""
+    if reason.code in _PROTOCOL_CODES or not reason.reason:
+        return f"the server violated the WebSocket protocol ({_reason_text(reason)})"
+    return f"{reason.reason} (code {reason.code})"
 
 
 def _reason_text(reason: CloseReason) -> str:

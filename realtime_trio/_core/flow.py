@@ -33,9 +33,13 @@ class LowWater:
         self.waiting = False
         self._takes_left = 0
 
-    def full(self) -> None:
-        """The producer found the buffer full and is about to wait."""
-        self._takes_left = self.capacity - self.mark
+    def full(self, takes: int | None = None) -> None:
+        """The producer found the buffer full and is about to wait.
+
+        ``takes``: wake it after that many takes instead (the buffer is full
+        by another measure, such as its bytes).
+        """
+        self._takes_left = self.capacity - self.mark if takes is None else takes
         self.waiting = True
 
     def taken(self) -> bool:

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 An `EventCodec` owns one private `cattrs.Converter` (the preconf converter of
-the JSON library in use: orjson when installed, else the stdlib's). Hooks are
+the JSON library in use: orjson, a default dependency, else the stdlib's). Hooks are
 registered by *factories*, so cattrs composes them for every type it meets:
 
 * attrs records (subclasses of `Record`) get a compiled closure that walks the
@@ -58,7 +58,7 @@ from .serde_hooks import (
 from .server_events import SERVER_EVENT_CLASSES, ServerEvent, UnknownEvent
 
 _orjson: Any
-try:  # the "fast" extra
+try:  # a default dependency; the stdlib's json if it cannot be imported
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
@@ -77,8 +77,8 @@ class EventCodec:
     Args:
         strict: Raise on unknown event types, unknown fields and missing
             required fields instead of tolerating them.
-        json_library: ``"orjson"`` or ``"json"``; by default orjson when it is
-            installed (the ``fast`` extra), else the standard library.
+        json_library: ``"orjson"`` or ``"json"``; by default orjson (a
+            dependency) when it can be imported, else the standard library.
 
     `parse_event`, `dump_event` and `encode_event` use shared instances.
     """
@@ -92,9 +92,7 @@ class EventCodec:
         self.json_library = json_library
         if json_library == "orjson":
             if _orjson is None:
-                raise ImportError(
-                    "orjson is not installed (pip install 'realtime-trio[fast]')"
-                )
+                raise ImportError("orjson cannot be imported (pip install orjson)")
             from cattrs.preconf.orjson import make_converter as make_orjson
 
             self.converter: cattrs.Converter = make_orjson()

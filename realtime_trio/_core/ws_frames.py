@@ -18,7 +18,6 @@ wsproto's verdicts on generated frame streams.
 from __future__ import annotations
 
 import codecs
-import collections
 from typing import Final
 
 import attrs
@@ -79,8 +78,9 @@ class FrameReader:
     """
 
     def __init__(self, max_message_size: int) -> None:
-        #: Complete messages not yet taken by the caller.
-        self.messages: collections.deque[str | bytes] = collections.deque()
+        #: Complete messages not yet taken by the caller, oldest first (the
+        #: caller may take the list and put an empty one in its place).
+        self.messages: list[str | bytes] = []
         self._max_message_size = max_message_size
         self._data: bytes | bytearray = b""
         self._pos = 0

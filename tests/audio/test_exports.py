@@ -93,6 +93,7 @@ def test_audio_modules_import_no_trio() -> None:
             "math",
             "numpy",
             "os",
+            "pybase64",
             "types",
             "typing",
             "wave",

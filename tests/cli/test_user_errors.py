@@ -117,6 +117,22 @@ CASES = {
     "demo --url not-a-url": Case(
         ("demo", "--url", "not-a-url", "--api-key", FAKE_KEY), USAGE, "--url"
     ),
+    "demo --url with a space": Case(
+        ("demo", "--url", "ws://127.0.0.1:1/v1/real time", "--api-key", FAKE_KEY),
+        USAGE,
+        "--url",
+    ),
+    "demo --url with a non-ASCII host": Case(
+        (
+            "demo",
+            "--url",
+            "wss://h\u00e9llo.example/v1/realtime",
+            "--api-key",
+            FAKE_KEY,
+        ),
+        USAGE,
+        "--url",
+    ),
     "demo --url ws:// bad port": Case(
         ("demo", "--url", "ws://127.0.0.1:99999/", "--api-key", FAKE_KEY),
         USAGE,

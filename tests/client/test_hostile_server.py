@@ -28,7 +28,9 @@ from realtime_trio import (
     ConnectionRejected,
     ConnectTimeout,
     HandshakeError,
+    InvalidOptionError,
     RealtimeError,
+    events,
     open_realtime,
 )
 from realtime_trio._client.wsclient import MAX_REJECTION_BODY
@@ -368,3 +370,149 @@ async def test_a_protocol_violation_says_realtime_trio_closed(when: str) -> None
     assert ("before session.created" in str(error)) is (
         when == "before session.created"
     )
+
+
+# --- a server that goes silent, a flood before session.created (issue 11) ---------
+
+
+async def test_a_server_that_goes_silent_is_given_up_by_the_keepalive() -> None:
+    # The server accepts, sends session.created, then reads and discards
+    # everything: pings are never answered, as on a dead network.
+    async def handler(stream: trio.abc.Stream) -> None:
+        answer = accept_answer(await read_head(stream))
+        await stream.send_all(answer + text(json.dumps(SESSION_CREATED)))
+        while await stream.receive_some(65536):
+            pass
+
+    with trio.fail_after(DEADLINE):
+        async with serving(handler) as port:
+            url = f"ws://127.0.0.1:{port}/v1"
+            start = trio.current_time()
+            with pytest.raises(ConnectionBroken) as info:
+                async with open_realtime(
+                    model="gpt-realtime",
+                    api_key=KEY,
+                    url=url,
+                    ping_interval=0.3,
+                    ping_timeout=0.3,
+                    close_timeout=1,
+                ) as conn:
+                    async for _ in conn:
+                        pass
+            elapsed = trio.current_time() - start
+    assert 0.6 <= elapsed < 5
+    error = info.value
+    assert error.closed_by == "client"
+    assert error.close_reason is not None and error.close_reason.code == 1011
+    assert "keepalive ping timed out" in str(error)
+
+
+async def test_a_server_that_stops_reading_is_given_up_while_we_upload() -> None:
+    # A dead network while audio streams: the server stops reading, the
+    # socket buffers fill, and every write (the keepalive's ping too) blocks.
+    # The ping's deadline counts from when it is due, not from when it could
+    # be written, so the keepalive still ends the connection.
+    async def handler(stream: trio.abc.Stream) -> None:
+        answer = accept_answer(await read_head(stream))
+        await stream.send_all(answer + text(json.dumps(SESSION_CREATED)))
+        await trio.sleep_forever()
+
+    chunk = bytes(4800)  # 100 ms of PCM16 at 24 kHz
+    with trio.fail_after(DEADLINE):
+        async with serving(handler) as port:
+            url = f"ws://127.0.0.1:{port}/v1"
+            start = trio.current_time()
+            with pytest.raises(ConnectionBroken) as info:
+                async with open_realtime(
+                    model="gpt-realtime",
+                    api_key=KEY,
+                    url=url,
+                    ping_interval=0.3,
+                    ping_timeout=0.3,
+                    close_timeout=0.5,
+                ) as conn:
+                    while True:
+                        await conn.send_audio(chunk)
+            elapsed = trio.current_time() - start
+    assert elapsed < 5
+    error = info.value
+    assert error.closed_by == "client"
+    assert "keepalive ping" in str(error)
+
+
+FLOOD_EVENT = json.dumps(
+    {
+        "type": "error",
+        "event_id": "early",
+        "error": {"type": "server_error", "code": "x", "message": "y" * 60_000},
+    }
+)
+
+
+def flood_handler(total: int) -> Handler:
+    """Send ``total`` bytes of events, then ``session.created``, then wait."""
+
+    async def handler(stream: trio.abc.Stream) -> None:
+        await stream.send_all(accept_answer(await read_head(stream)))
+        one = text(FLOOD_EVENT)
+        batch = one * 16
+        sent = 0
+        while sent < total:
+            await stream.send_all(batch)
+            sent += len(batch)
+        await stream.send_all(text(json.dumps(SESSION_CREATED)))
+        while await stream.receive_some(65536):
+            pass
+
+    return handler
+
+
+async def test_a_flood_before_session_created_is_bounded() -> None:
+    # 150 MB of events before session.created cost 144 MB before issue 11:
+    # now they are held up to max_buffered_event_bytes, then refused.
+    with trio.fail_after(DEADLINE):
+        async with serving(flood_handler(150 * 2**20)) as port:
+            url = f"ws://127.0.0.1:{port}/v1"
+            with peak_memory() as peak, pytest.raises(ConnectionBroken) as info:
+                async with open_realtime(model="gpt-realtime", api_key=KEY, url=url):
+                    pytest.fail("connected")  # pragma: no cover
+    assert peak[0] < 16 * 2**20, peak[0]
+    error = info.value
+    assert error.closed_by == "client"
+    assert error.close_reason is not None and error.close_reason.code == 1008
+    assert "before session.created" in str(error)
+    assert "max_buffered_event_bytes" in str(error)
+
+
+async def test_events_before_session_created_within_the_bound_are_delivered() -> None:
+    with trio.fail_after(DEADLINE):
+        async with serving(flood_handler(2 * 2**20)) as port:
+            url = f"ws://127.0.0.1:{port}/v1"
+            async with open_realtime(
+                model="gpt-realtime",
+                api_key=KEY,
+                url=url,
+                max_buffered_event_bytes=4 * 2**20,  # above the flood
+            ) as conn:
+                got = []
+                async for event in conn:
+                    got.append(event)
+                    if isinstance(event, events.SessionCreated):
+                        break
+    assert len(got) > 16
+    assert all(isinstance(e, events.ErrorEvent) for e in got[:-1])
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ws://127.0.0.1:1/v1 realtime", "ws://héllo.test/v1", "ws://127.0.0.1:1/\x7f"],
+)
+async def test_a_url_that_http_cannot_carry_is_refused_before_connecting(
+    url: str,
+) -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        async with open_realtime(model="gpt-realtime", api_key=KEY, url=url):
+            pytest.fail("connected")  # pragma: no cover
+    assert info.value.option == "url"
+    assert isinstance(info.value, ValueError)
+    assert "percent-encode" in str(info.value)

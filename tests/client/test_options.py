@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import inspect
+import math
 from typing import Any
 
 import pytest
 import trio
 
-from realtime_trio import connect_realtime, open_realtime
+from realtime_trio import (
+    InvalidOptionError,
+    RealtimeError,
+    connect_realtime,
+    open_realtime,
+)
 from realtime_trio._client.options import (
     CONNECTION_DEFAULTS,
     ConnectionOptions,
@@ -20,7 +26,9 @@ from realtime_trio.audio import PCM16_24K
 OPTIONS = option_names(ConnectionOptions)
 
 #: The keyword arguments (and their defaults) open_realtime had when it spelt
-#: them out: the options must keep every one, in this order.
+#: them out: the options must keep every one, in this order (keyword-only, so
+#: new ones may come in between: max_buffered_event_bytes, ping_interval and
+#: ping_timeout came with issue 11).
 BEFORE = {
     "model": None,
     "call_id": None,
@@ -32,10 +40,13 @@ BEFORE = {
     "input_audio_format": PCM16_24K,
     "audio_frame_ms": 100,
     "max_buffered_events": 128,
+    "max_buffered_event_bytes": 64 * 2**10,
     "max_buffered_messages": 64,
     "max_buffered_audio_ms": 2_000,
     "connect_timeout": 30.0,
     "close_timeout": 5.0,
+    "ping_interval": 20.0,
+    "ping_timeout": 20.0,
     "max_message_size": 64 * 2**20,
     "receive_buffer_size": 64 * 2**10,
     "ssl_context": None,
@@ -111,11 +122,60 @@ def test_settings_carry_the_options_the_engine_needs() -> None:
         {"max_buffered_events": -1},
         {"max_buffered_messages": -1},
         {"audio_frame_ms": 0},
+        {"max_buffered_event_bytes": 0},
+        {"max_buffered_event_bytes": 1.5},
+        {"max_buffered_events": True},
+        {"ping_interval": 0},
+        {"ping_interval": -1.0},
+        {"ping_interval": math.inf},
+        {"ping_interval": math.nan},
+        {"ping_timeout": 0.0},
+        {"ping_timeout": "20"},
+        {"ping_timeout": False},
     ],
 )
-def test_settings_refuse_bad_sizes(bad: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="buffer sizes"):
+def test_settings_refuse_options_that_cannot_work(bad: dict[str, Any]) -> None:
+    ((name, _value),) = bad.items()
+    with pytest.raises(InvalidOptionError) as info:
         settings(model="m", api_key="sk-x", **bad)
+    assert info.value.option == name
+    assert str(info.value).startswith(f"{name}: ")
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, RealtimeError)
+
+
+@pytest.mark.parametrize("option", ["ping_interval", "ping_timeout"])
+def test_keepalive_options_take_none_and_positive_numbers(option: str) -> None:
+    assert (
+        getattr(settings(model="m", api_key="sk-x", **{option: None}), option) is None
+    )
+    assert getattr(settings(model="m", api_key="sk-x", **{option: 1}), option) == 1
+    assert getattr(settings(model="m", api_key="sk-x", **{option: 0.5}), option) == 0.5
+
+
+def test_an_unbuffered_connection_refuses_session_before_connecting() -> None:
+    # It used to hang: the held session.created could never be handed over.
+    with pytest.raises(InvalidOptionError, match="max_buffered_events: 0") as info:
+        settings(model="m", api_key="sk-x", max_buffered_events=0, session={})
+    assert info.value.option == "max_buffered_events"
+    assert (
+        settings(model="m", api_key="sk-x", max_buffered_events=0).max_buffered_events
+        == 0
+    )
+
+
+async def test_open_realtime_with_an_unbuffered_buffer_and_a_session_does_not_hang() -> (
+    None
+):
+    with trio.fail_after(5), pytest.raises(InvalidOptionError):
+        async with open_realtime(
+            model="m",
+            api_key="sk-x",
+            url="ws://127.0.0.1:9/",
+            max_buffered_events=0,
+            session={},
+        ):
+            pytest.fail("opened")  # pragma: no cover
 
 
 def test_settings_need_an_api_key(monkeypatch: pytest.MonkeyPatch) -> None:

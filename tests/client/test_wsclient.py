@@ -102,6 +102,21 @@ async def test_frames_sent_with_the_upgrade_answer_are_delivered() -> None:
         assert await client.get_message() == "two"
 
 
+async def test_messages_of_several_reads_come_in_order() -> None:
+    taken = trio.Event()
+
+    async def script(server: RawServer) -> None:
+        await server.read_request()
+        await server.stream.send_all(server.accept_bytes() + text("a") + text("b"))
+        await taken.wait()
+        await server.stream.send_all(text("c") + frame(0x2, b"d") + text("e"))
+
+    async with client_with(script) as client:
+        assert [await client.get_message() for _ in range(2)] == ["a", "b"]
+        taken.set()
+        assert [await client.get_message() for _ in range(3)] == ["c", b"d", "e"]
+
+
 async def test_a_response_head_arriving_byte_by_byte() -> None:
     async def script(server: RawServer) -> None:
         await server.read_request()
