@@ -525,11 +525,11 @@ MEMORY_WORKERS: dict[str, Callable[[int, int], Awaitable[dict[str, Any]]]] = {
 class Server:
     """The benchmark server in its own process."""
 
-    def __init__(self, max_seconds: float) -> None:
+    def __init__(self, max_seconds: float, script: str = SERVER) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
-                SERVER,
+                script,
                 "--max-seconds",
                 str(max_seconds),
                 "--watch-stdin",
@@ -542,7 +542,7 @@ class Server:
         line = self.process.stdout.readline()
         if not line.strip().isdigit():
             self.process.kill()
-            raise RuntimeError(f"bench_server.py did not report a port: {line!r}")
+            raise RuntimeError(f"{script} did not report a port: {line!r}")
         self.port = int(line)
         self.ps = psutil.Process(self.process.pid)
 
