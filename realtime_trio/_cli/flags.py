@@ -37,6 +37,19 @@ def finite_positive_seconds(text: str) -> float:
     return value
 
 
+def tcp_port(text: str) -> int:
+    """An argparse ``type``: a TCP port, 0 to 65535 (0 picks a free one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a port number, not {text!r}"
+        ) from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0-65535, not {text!r}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An argparse ``type``: a whole number, at least 1."""
     try:

@@ -39,7 +39,7 @@ from .._sip.server import SipCallServer
 from .._trio.unwrap import open_hidden_nursery
 from .._webhooks.signature import InvalidSecretError
 from .errors import INTERRUPTED, Exit, UsageError
-from .flags import finite_positive_seconds, positive_int, positive_seconds
+from .flags import finite_positive_seconds, positive_int, positive_seconds, tcp_port
 from .sip_cluster import (
     add_cluster_arguments,
     check_store,
@@ -69,7 +69,7 @@ def add_sip_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--port",
-        type=int,
+        type=tcp_port,
         default=8000,
         help="TCP port (default: 8000; 0 picks a free one)",
     )
@@ -201,6 +201,11 @@ def _callable(spec: str, flag: str) -> Callable[..., Any]:
         obj = load_object(spec)
     except (ValueError, ImportError) as exc:
         raise UsageError(flag, str(exc)) from None
+    except SyntaxError as exc:
+        raise UsageError(flag, f"{exc.filename}:{exc.lineno}: {exc.msg}") from None
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else spec
+        raise UsageError(flag, f"{where}: {exc.strerror or exc}") from None
     if not callable(obj):
         raise UsageError(flag, f"{spec!r} is not callable")
     return obj  # type: ignore[no-any-return]

@@ -9,6 +9,7 @@ no traceback, the flag named when a flag is to blame, and never a secret
 
 from __future__ import annotations
 
+import base64
 import os
 import queue
 import signal
@@ -32,6 +33,7 @@ from realtime_trio.testing import ConnectionFault, Scenario, open_simulator
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_KEY = "sk-fake-key-0123456789-must-never-be-printed"
 FAKE_SECRET = "whsec_!!!not-base64-and-secret!!!"
+GOOD_SECRET = "whsec_" + base64.b64encode(b"a webhook secret of 24 b").decode()
 USAGE, FAILURE, INTERRUPTED = 2, 1, 130
 
 
@@ -184,6 +186,26 @@ CASES = {
         ("sip-serve", "--port", "0", "--webhook-secret", FAKE_SECRET),
         USAGE,
         "--webhook-secret",
+        env=(("OPENAI_API_KEY", FAKE_KEY),),
+    ),
+    "sip-serve --port out of range": Case(
+        ("sip-serve", "--port", "99999", "--webhook-secret", GOOD_SECRET),
+        USAGE,
+        "--port",
+        env=(("OPENAI_API_KEY", FAKE_KEY),),
+    ),
+    "sip-serve --handler in a missing file": Case(
+        (
+            "sip-serve",
+            "--port",
+            "0",
+            "--webhook-secret",
+            GOOD_SECRET,
+            "--handler",
+            "/nonexistent/agent.py:handle",
+        ),
+        USAGE,
+        "--handler",
         env=(("OPENAI_API_KEY", FAKE_KEY),),
     ),
 }
