@@ -5,8 +5,9 @@ in one line naming the flag (exit status 2): a bad number, a ``--url`` that
 is not ``ws://``/``wss://``, no ``OPENAI_API_KEY`` for ``--url`` (the key is
 never printed), ``--server-delay`` with ``--url``, a ``--jsonl`` or
 ``--plot`` file that cannot be written, ``--plot`` without matplotlib, a
-``--script`` that cannot be read or played. A failure while running (the
-connection, the server) is exit status 1; Ctrl-C is 130.
+``--script`` that cannot be read or played. When the benchmark cannot run (the
+connection, the server) the exit status is 3, as for ``realtime-trio run``;
+Ctrl-C is 130.
 
 The table goes to standard output (or, with ``--json``, the JSON document);
 the progress line goes to standard error, on a terminal only.
@@ -23,6 +24,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import IO, Any
 
+import trio
+
 from .._agent.metrics import TurnMetrics
 from .._bench.config import BenchConfig
 from .._bench.plot import PlotUnavailable, check_available, write_plot
@@ -31,9 +34,15 @@ from .._bench.report import document, format_report, levels_of, turn_line
 from .._bench.runner import run_bench
 from .._bench.simulator import LOCAL_KEY, local_simulator
 from .._bench.turns import BenchTurn, builtin_turn
+from .._core.errors import RealtimeError, RealtimeInternalError
 from .._core.headers import InvalidHeaderError, check_header_value
-from .errors import UsageError
+from .._trio.unwrap import leaves
+from .errors import Exit, UsageError
 from .flags import positive_int, positive_seconds, websocket_url
+
+#: The exit status when the benchmark could not run (the connection, the
+#: server), as `realtime-trio run` uses it.
+COULD_NOT_RUN = 3
 
 #: Where a real endpoint's key comes from (never a flag: it would show in `ps`).
 KEY_VARIABLE = "OPENAI_API_KEY"
@@ -215,6 +224,18 @@ async def _target(config: BenchConfig) -> AsyncIterator[str]:
         yield url
 
 
+def _could_not_run(exc: BaseException) -> BaseException | None:
+    """The connection or server failure in ``exc`` (one, or a group of them), else None."""
+    found = [e for e in leaves(exc) if not isinstance(e, trio.Cancelled)]
+    if found and all(
+        isinstance(e, RealtimeError | OSError)
+        and not isinstance(e, RealtimeInternalError)
+        for e in found
+    ):
+        return found[0]
+    return None
+
+
 async def run_bench_command(args: argparse.Namespace) -> None:
     """Run ``realtime-trio bench``."""
     config = bench_config(args)
@@ -241,6 +262,13 @@ async def run_bench_command(args: argparse.Namespace) -> None:
     try:
         async with _target(config) as url:
             runs = await run_bench(config, url, key, turns, on_turn)
+    except BaseException as exc:
+        failure = _could_not_run(exc)
+        if failure is None:
+            raise
+        # As `realtime-trio run` says it: the benchmark could not run (3).
+        print(f"realtime-trio bench: could not run: {failure}", file=sys.stderr)
+        raise Exit(COULD_NOT_RUN) from None
     finally:
         progress.close()
         if jsonl is not None:
