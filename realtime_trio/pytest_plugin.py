@@ -85,6 +85,14 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     if url is not None and not str(url).startswith(("ws://", "wss://")):
         raise pytest.UsageError(f"--realtime-url must be ws:// or wss://, not {url!r}")
+    if replay is not None:
+        import os
+
+        if not os.path.isdir(replay):
+            raise pytest.UsageError(
+                f"--realtime-replay: {replay}: no such directory "
+                "(make it with --realtime-record DIR)"
+            )
     record = config.getoption("--realtime-record")
     if replay is not None and record is not None and str(replay) == str(record):
         raise pytest.UsageError(

@@ -128,6 +128,11 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester) -> None:
     )
     scheme = pytester.runpytest_inprocess("--realtime-url", "https://x.invalid")
     assert scheme.ret == pytest.ExitCode.USAGE_ERROR
+    missing = pytester.runpytest_inprocess("--realtime-replay", "no-such-dir")
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR
+    missing.stderr.fnmatch_lines(
+        ["*--realtime-replay: no-such-dir: no such directory*"]
+    )
 
 
 def test_without_pytest_trio_the_fixture_says_what_to_install(
