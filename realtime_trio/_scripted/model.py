@@ -151,7 +151,12 @@ class Expectation:
             elif key == "arguments":
                 parts.append(repr(dict(value)))
             else:
-                shown = f"{value:g} s" if key == "within" else repr(value)
+                if key == "within":
+                    shown = f"{value:g} s"
+                elif key == "matches":
+                    shown = f"/{value}/"  # a regex reads best unescaped
+                else:
+                    shown = repr(value)
                 parts.append(f"{key} {shown}")
         return " ".join(parts)
 
