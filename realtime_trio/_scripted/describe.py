@@ -125,7 +125,7 @@ def failure(
     lines.append("transcript so far:")
     if transcript:
         lines.extend(
-            f"  {role or '?'}: {text if text == '(audio)' else quote(text)}"
+            f"  {role or '?'}: {text if text == '(audio)' or role == 'tool' else quote(text)}"
             for role, text in transcript
         )
     else:

@@ -142,6 +142,16 @@ class TalkBase:
                     lines.append((item.role or "", text))
                 elif item.role == "user":
                     lines.append(("user", "(audio)"))
+            elif item.type == "function_call":
+                outputs = {
+                    i.call_id: i.output
+                    for i in self._state.items
+                    if i.type == "function_call_output"
+                }
+                answer = outputs.get(item.call_id)
+                call = f"{item.name}({item.arguments or ''})"
+                shown = call if answer is None else f"{call} -> {answer}"
+                lines.append(("tool", shown))
         return lines
 
     def _fail(self, expected: str, seen: str) -> ExpectationFailed:

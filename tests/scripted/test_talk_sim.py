@@ -170,6 +170,19 @@ async def test_a_wrong_reply_fails_at_once_saying_what_came(realtime: Any) -> No
     assert failed.value.expected == "a reply containing 'sunny'"
 
 
+async def test_a_failure_shows_the_tool_calls_in_the_transcript(realtime: Any) -> None:
+    async with realtime.talk(tools=[get_weather], scenario=WEATHER) as talk:
+        await talk.say("What's the weather in Paris?")
+        with pytest.raises(ExpectationFailed) as failed:
+            await talk.expect_reply(contains="snow")
+    assert (
+        "  user: (audio)\n"
+        '  tool: get_weather({"city": "Paris", "unit": "c"})'
+        ' -> {"city": "Paris", "temp_c": 22}\n'
+        "  assistant: 'It is 22 degrees in Paris.'"
+    ) in str(failed.value)
+
+
 async def test_a_missing_tool_call_lists_the_calls_made(realtime: Any) -> None:
     async with realtime.talk(scenario=WEATHER) as talk:
         await talk.send_text("weather?")
