@@ -258,6 +258,8 @@ class _Checker:
             value = self.string(user[kind], where, empty=False)
             if self.base_dir is not None and not os.path.isabs(value):
                 value = str(self.base_dir / value)
+            if not os.path.isfile(value):
+                raise self.fail(where, f"{value}: no such file")
         elif kind == "dtmf":
             value = self.dtmf(user[kind], where, sip)
         else:

@@ -100,6 +100,7 @@ turns:
 """
     file = tmp_path / "realtime_all.yaml"
     file.write_text(text)
+    (tmp_path / "hello.wav").write_bytes(b"")  # checked to exist, read when played
     script = load_script(file)
     assert script.name == "realtime_all"
     assert script.sip
@@ -207,6 +208,10 @@ ERRORS = {
         "turns:\n  - user: {silence: long}\n",
         "s.yaml:2: turns[0].user.silence: must be a number of seconds, "
         "not the string 'long'",
+    ),
+    "missing audio file": (
+        "turns:\n  - user: {audio: nothere.wav}\n",
+        "s.yaml:2: turns[0].user.audio: nothere.wav: no such file",
     ),
     "dtmf without sip": (
         "turns:\n  - user: {dtmf: '1'}\n",
