@@ -24,7 +24,15 @@ from .errors import ExpectationFailed
 if TYPE_CHECKING:
     from .log import Entry
 
-__all__ = ["event_summary", "failure", "quote", "record_hint", "recording_hint"]
+__all__ = [
+    "event_summary",
+    "failure",
+    "quote",
+    "record_hint",
+    "recording_hint",
+    "replaying",
+    "stale_recording",
+]
 
 #: How many of the last events a failure message lists.
 LAST_EVENTS = 12
@@ -46,6 +54,25 @@ _NOISE = frozenset(
 _RECORD_HINT: ContextVar[str] = ContextVar(
     "realtime_trio_record_hint", default="--realtime-record DIR"
 )
+
+
+#: The recording a replay serves (see `replaying`).
+_REPLAYING: ContextVar[str | None] = ContextVar("realtime_trio_replaying", default=None)
+
+
+@contextmanager
+def replaying(path: str) -> Iterator[None]:
+    """Within the block, failure messages name ``path`` as the recording replayed."""
+    token = _REPLAYING.set(path)
+    try:
+        yield
+    finally:
+        _REPLAYING.reset(token)
+
+
+def stale_recording(mismatch: str) -> str:
+    """What a replay that met something the recording does not have says."""
+    return f"{mismatch}: record again with {record_hint()}"
 
 
 def record_hint() -> str:
@@ -139,8 +166,15 @@ def failure(
         )
     else:
         lines.append("  (none)")
+    replayed = _REPLAYING.get()
     if recording is not None:
         lines.append(f"wire recording: {recording}")
+        if replayed is not None:
+            lines.append(f"replaying: {replayed}")
+    elif replayed is not None:
+        lines.append(
+            f"wire recording: {replayed} (replayed; record again with {record_hint()})"
+        )
     else:
         lines.append(f"wire recording: none (record it with {record_hint()})")
     return ExpectationFailed(

@@ -24,12 +24,13 @@ import trio
 from .._agent.conversation import open_conversation
 from .._agent.tools import ToolFunction
 from .._agent.tracker import PlaybackTracker
-from .._client.exceptions import ConnectionBroken, HandshakeError
+from .._client.exceptions import ConnectionBroken, HandshakeError, ServerError
 from .._client.open import open_realtime
+from .._core.server_events import ErrorEvent
 from .._core.session_models import SessionConfig
 from .._trio.unwrap import open_hidden_nursery
-from .describe import record_hint
-from .errors import ScriptedError, TargetUnavailable
+from .describe import failure, record_hint, replaying, stale_recording
+from .errors import ExpectationFailed, ScriptedError, TargetUnavailable
 from .log import EventLog, VirtualSpeaker, observe
 from .naming import TargetLike
 from .talk import SipHandler, Talk
@@ -40,6 +41,40 @@ __all__ = ["MEMORY_URL", "SIMULATOR_KEY", "open_talk"]
 MEMORY_URL = "ws://simulator/v1/realtime"
 #: The key sent to the in-process simulator, which accepts any.
 SIMULATOR_KEY = "sk-simulated"
+
+
+#: The code of the error a strict replay answers an unrecorded client event with.
+UNRECORDED = "replay_unrecorded_event"
+
+
+def _mismatch(log: EventLog, exc: BaseException | None) -> str | None:
+    """What the test sent that the recording replayed does not have, if anything."""
+    while exc is not None:
+        if isinstance(exc, ServerError) and exc.code == UNRECORDED:
+            return exc.event.error.message
+        exc = exc.__cause__ or exc.__context__
+    for entry in log.entries:
+        event = entry.event
+        if isinstance(event, ErrorEvent) and event.error.code == UNRECORDED:
+            return event.error.message
+    return None
+
+
+def _stale(talk: Talk | None, mismatch: str) -> ExpectationFailed:
+    """The failure of a replay whose recording is stale (``talk``: once open)."""
+    expected, seen = "what the recording has", stale_recording(mismatch)
+    if talk is not None:
+        return talk._fail(expected, seen)
+    return failure(
+        expected=expected,
+        seen=seen,
+        elapsed=0.0,
+        transcript=(),
+        entries=(),
+        start=0.0,
+        recording=None,
+        ended="the session did not open",
+    )
 
 
 def _simulator(target: TargetLike, name: str, scenario: Any) -> Any:
@@ -54,7 +89,9 @@ def _simulator(target: TargetLike, name: str, scenario: Any) -> Any:
                 f"(record it first, with {record_hint()} or Target.recording_to)"
             )
         try:
-            replay = Replay.load(path)
+            # Strict, and answering what it does not have with an error: a
+            # stale recording fails instead of leaving a request unanswered.
+            replay = Replay.load(path, unrecorded="error", strict=True)
         except (OSError, ValueError) as exc:
             raise TargetUnavailable(f"cannot replay {path}: {exc}") from exc
         return RealtimeSimulator(scenario=replay, realtime=True)
@@ -76,6 +113,7 @@ async def open_talk(
     handler: SipHandler | None,
 ) -> AsyncIterator[Talk]:
     """Open a talk on ``target`` for the block (see `Target.talk`)."""
+    __tracebackhide__ = True  # a stale replay's failure is the test's, not this
     if isinstance(session, Mapping) and "type" not in session:
         # The API (and so the simulator) refuses a session without its type.
         session = {"type": "realtime", **session}
@@ -95,6 +133,9 @@ async def open_talk(
     tracker = PlaybackTracker(speaker)
     recording = target.recording_path(name)
     async with AsyncExitStack() as stack:
+        replayed = target.replay_path(name) if target.kind == "replay" else None
+        if replayed is not None:
+            stack.enter_context(replaying(str(replayed)))
         nursery = await stack.enter_async_context(open_hidden_nursery())
         options: dict[str, Any] = {"model": target.model, "session": session}
         sim = None
@@ -133,6 +174,11 @@ async def open_talk(
             raise TargetUnavailable(
                 f"could not open a session on {where}: {exc}"
             ) from exc
+        except ServerError as exc:
+            # Its session.update is not the one recorded.
+            if target.kind != "replay" or (mismatch := _mismatch(log, exc)) is None:
+                raise
+            raise _stale(None, mismatch) from None
         convo = await stack.enter_async_context(
             open_conversation(conn, tools=tools, playback=tracker)
         )
@@ -154,9 +200,16 @@ async def open_talk(
             inner.start_soon(observe, convo, log)
             try:
                 yield talk
+            except Exception as exc:
+                mismatch = _mismatch(log, exc) if replayed is not None else None
+                if mismatch is not None and not isinstance(exc, TargetUnavailable):
+                    raise _stale(talk, mismatch) from None
+                raise
             finally:
                 talk._refresh_turn()
                 inner.cancel_scope.cancel()
+            if replayed is not None and (mismatch := _mismatch(log, None)):
+                raise _stale(talk, mismatch)
         if recorder is not None and log.ended and conn.close_reason is not None:
             reason = conn.close_reason
             recorder.record_close(reason.code, reason.reason)

@@ -83,8 +83,17 @@ def _run_lines(run: ScriptRun, *, messages: bool = True) -> list[str]:
             lines.append(f"    {_MARK[expectation.status]}  {expectation.description}")
             if expectation.message and messages:
                 lines.append(textwrap.indent(expectation.message.rstrip(), " " * 10))
-    if run.status == "error" and run.message:
-        lines.append(f"  could not run: {run.message}")
+    explained = any(
+        turn.message or any(e.message for e in turn.expectations) for turn in run.turns
+    )
+    if run.message and (run.status == "error" or not explained):
+        # A failure no turn explains (a stale recording refusing what a turn
+        # sent, say) is told here, or the summary would not say why.
+        label = "could not run" if run.status == "error" else "failed"
+        first, _, rest = run.message.rstrip().partition("\n")
+        lines.append(f"  {label}: {first}")
+        if rest:
+            lines.append(textwrap.indent(rest, " " * 10))
     if run.recording:
         lines.append(f"  recording: {run.recording}")
     return lines

@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from realtime_trio.scripted import Talk, Target, TargetUnavailable
+from realtime_trio.scripted import ExpectationFailed, Talk, Target, TargetUnavailable
 from realtime_trio.testing import CallTool, Rule, Say, Scenario
 
 SCENARIO = Scenario(
@@ -133,4 +133,105 @@ def test_a_recorded_barge_in_replays_the_same(tmp_path: Path) -> None:
     assert replayed == recorded
     assert _wire(tmp_path / "again" / "barge_in.jsonl") == _wire(
         tmp_path / "rec" / "barge_in.jsonl"
+    )
+
+
+GREETING = Scenario(rules=[Rule(text="hello", steps=[Say(text="Hi, stop me.")])])
+
+
+def _record(
+    tmp_path: Path, turn: str, session: dict[str, object] | None = None
+) -> None:
+    """Record a talk of one turn, ``text:WORDS`` or ``say:WORDS``, in its own run."""
+
+    async def main() -> None:
+        target = Target.simulator().recording_to(tmp_path)
+        async with target.talk(
+            name="greeting", scenario=GREETING, session=session
+        ) as talk:
+            await _turn(talk, turn)
+            await talk.expect_reply(contains="stop")
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+async def _turn(talk: Talk, turn: str) -> None:
+    kind, words = turn.split(":", 1)
+    if kind == "say":
+        await talk.say(words)
+    else:
+        await talk.send_text(words)
+
+
+def _replay(tmp_path: Path, turn: str, session: dict[str, object] | None = None) -> str:
+    """Replay the recording with a talk of one turn; the failure's message."""
+
+    async def main() -> None:
+        # A bound on the mock clock: a replay that waits for an answer that
+        # never comes jumps from keepalive ping to keepalive ping forever.
+        with trio.fail_after(600):
+            async with Target.replay(tmp_path).talk(
+                name="greeting", session=session
+            ) as talk:
+                await _turn(talk, turn)
+                await talk.expect_reply(contains="stop")
+
+    with pytest.raises(ExpectationFailed) as caught:
+        trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    return str(caught.value)
+
+
+def test_a_message_the_recording_does_not_have_fails_at_once(tmp_path: Path) -> None:
+    _record(tmp_path, "say:hello")
+    message = _replay(tmp_path, "text:hello")
+    assert message.splitlines()[1] == (
+        "     got the test sent conversation.item.create with text 'hello'; "
+        "the recording has input_audio_buffer.append here: "
+        "record again with --realtime-record DIR"
+    )
+    assert f"wire recording: {tmp_path / 'greeting.jsonl'} (replayed" in message
+
+
+def test_a_changed_text_fails_with_what_the_recording_has(tmp_path: Path) -> None:
+    _record(tmp_path, "text:hello")
+    message = _replay(tmp_path, "text:tell me about tax law")
+    assert (
+        "the test sent conversation.item.create with text 'tell me about tax law'; "
+        "the recording has 'hello' here: record again with --realtime-record DIR"
+    ) in message
+
+
+def test_changed_instructions_fail_with_what_the_recording_has(tmp_path: Path) -> None:
+    _record(tmp_path, "text:hello", session={"instructions": "Be brief."})
+    message = _replay(tmp_path, "text:hello", session={"instructions": "Be long."})
+    assert (
+        "the test sent session.update with session.instructions 'Be long.'; "
+        "the recording has 'Be brief.' here"
+    ) in message
+
+
+def test_changed_speech_fails_against_a_recording_with_its_audio(
+    tmp_path: Path,
+) -> None:
+    _record(tmp_path, "say:hello")
+    message = _replay(tmp_path, "say:hello there")
+    assert (
+        "the test sent input_audio_buffer.append with other audio than the "
+        "recording has at byte"
+    ) in message
+
+
+def test_a_failure_in_a_replay_names_the_recording(tmp_path: Path) -> None:
+    _record(tmp_path, "text:hello")
+
+    async def main() -> None:
+        async with Target.replay(tmp_path).talk(name="greeting") as talk:
+            await talk.send_text("hello")
+            await talk.expect_reply(contains="goodbye")
+
+    with pytest.raises(ExpectationFailed) as caught:
+        trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    path = tmp_path / "greeting.jsonl"
+    assert str(caught.value).splitlines()[-1] == (
+        f"wire recording: {path} (replayed; record again with --realtime-record DIR)"
     )

@@ -186,8 +186,29 @@ def test_a_failure_says_to_record_with_the_cli_flag(
         capsys, script, "--replay", tmp_path / "rec", "--out", tmp_path / "r"
     )
     assert status == 1, out + err
-    assert "wire recording: none (record it with --record DIR)" in out
+    assert "(replayed; record again with --record DIR)" in out
     assert "--realtime-record" not in out
+
+
+def test_a_stale_recording_says_what_the_script_sent_instead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = write(tmp_path, "capital.yaml", CAPITAL % "Paris")
+    status, out, err = run(
+        capsys, script, "--record", tmp_path / "rec", "--out", tmp_path
+    )
+    assert status == 0, out + err
+    # The question changed since the recording: the replay refuses it.
+    script.write_text(
+        (CAPITAL % "Paris").replace("capital of France?", "capital of France, please?")
+    )
+    status, out, err = run(
+        capsys, script, "--replay", tmp_path / "rec", "--out", tmp_path / "r"
+    )
+    assert status == 1, out + err
+    assert "  failed: expected what the recording has\n" in out
+    assert "'What is the capital of France, please?'" in out
+    assert "the recording has 'What is the capital of France?' here" in out
 
 
 @pytest.mark.parametrize(

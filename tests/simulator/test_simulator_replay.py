@@ -188,3 +188,150 @@ async def test_the_simulator_sends_a_replayed_event_at_its_recorded_delay(
         )
         assert trio.current_time() - asked == pytest.approx(2.5)
         assert received.raw["event_id"] == "future.event"
+
+
+def _text_item(text: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_text", "text": text}],
+        **fields,
+    }
+
+
+def _errors(outputs: list[Any]) -> list[str]:
+    return [
+        output.event.error.message
+        for output in outputs
+        if isinstance(output, Emit) and isinstance(output.event, events.ErrorEvent)
+    ]
+
+
+def _text_recording(*, strict: bool) -> Replay:
+    return Replay(
+        events=[
+            _client(
+                0.0,
+                "conversation.item.create",
+                event_id="evt_1",
+                item=_text_item("hello", id="item_rec"),
+            ),
+            _server(0.1, "conversation.item.added", item={"id": "item_rec"}),
+        ],
+        unrecorded="error",
+        strict=strict,
+    )
+
+
+def test_a_strict_replay_answers_other_content_as_unrecorded() -> None:
+    session = ReplaySession(_text_recording(strict=True))
+    sent = _message(
+        "conversation.item.create",
+        event_id="c1",
+        item=_text_item("tell me about tax law"),
+    )
+    outputs = session.handle_message(sent, 0.0)
+    assert _errors(outputs) == [
+        "the test sent conversation.item.create with text 'tell me about tax law'; "
+        "the recording has 'hello' here"
+    ]
+    assert session.mismatch == _errors(outputs)[0]
+    assert session.handle_message("", 1.0) == []  # nothing was released
+
+
+def test_a_strict_replay_sets_the_client_ids_aside() -> None:
+    session = ReplaySession(_text_recording(strict=True))
+    sent = _message(
+        "conversation.item.create",
+        event_id="c1",
+        item=_text_item("hello", id="item_mine"),
+    )
+    assert session.handle_message(sent, 0.0) == []
+    (output,) = session.on_timer(0.1)
+    assert get_codec().dump(output.event)["item"]["id"] == "item_mine"
+    assert session.mismatch is None
+
+
+def test_a_replay_that_is_not_strict_matches_by_type() -> None:
+    session = ReplaySession(_text_recording(strict=False))
+    sent = _message("conversation.item.create", item=_text_item("something else"))
+    assert session.handle_message(sent, 0.0) == []
+    assert _types(session.on_timer(0.1)) == ["conversation.item.added"]
+    assert session.mismatch is None
+
+
+def test_a_strict_replay_names_the_recorded_event_when_the_type_differs() -> None:
+    session = ReplaySession(
+        Replay(events=[_append(0.0, 4), _client(0.1, "response.create")], strict=True)
+    )
+    sent = _message("conversation.item.create", item=_text_item("hello"))
+    assert session.handle_message(sent, 0.0) == []  # ignored: the default policy
+    assert session.mismatch == (
+        "the test sent conversation.item.create with text 'hello'; "
+        "the recording has input_audio_buffer.append here"
+    )
+
+
+def test_a_strict_replay_compares_audio_with_the_recorded_audio() -> None:
+    recorded = RecordedEvent(
+        t=0.0,
+        direction="client",
+        event={
+            "type": "input_audio_buffer.append",
+            "audio": encode_audio(b"\1\2\3\4"),
+        },
+    )
+    replay = Replay(events=[recorded], unrecorded="error", strict=True)
+    # The same audio in other chunks matches.
+    session = ReplaySession(replay)
+    for chunk in (b"\1\2", b"\3\4\0\0"):
+        assert (
+            session.handle_message(
+                _message("input_audio_buffer.append", audio=encode_audio(chunk)), 0.0
+            )
+            == []
+        )
+    assert session.mismatch is None
+    session = ReplaySession(replay)
+    outputs = session.handle_message(
+        _message("input_audio_buffer.append", audio=encode_audio(b"\1\2\5\4")), 0.0
+    )
+    assert _errors(outputs) == [
+        "the test sent input_audio_buffer.append with other audio than the "
+        "recording has at byte 2 of its input audio"
+    ]
+    # Said once: the rest of the audio differs too.
+    assert session.handle_message(_audio(4), 0.0) == []
+
+
+def test_a_strict_replay_compares_elided_audio_by_length() -> None:
+    item = {"type": "message", "role": "user", "content": [{"type": "input_audio"}]}
+
+    def recorded(nbytes: int) -> RecordedEvent:
+        content = [{"type": "input_audio", "audio": ""}]
+        return RecordedEvent(
+            t=0.0,
+            direction="client",
+            event={
+                "type": "conversation.item.create",
+                "item": {**item, "content": content},
+            },
+            elided={"item.content[0].audio": nbytes},
+        )
+
+    sent = _message(
+        "conversation.item.create",
+        item={
+            **item,
+            "content": [{"type": "input_audio", "audio": encode_audio(b"\0" * 6)}],
+        },
+    )
+    session = ReplaySession(Replay(events=[recorded(6)], strict=True))
+    session.handle_message(sent, 0.0)
+    assert session.mismatch is None
+    session = ReplaySession(Replay(events=[recorded(8)], strict=True))
+    session.handle_message(sent, 0.0)
+    assert session.mismatch == (
+        "the test sent conversation.item.create with audio of 6 bytes; "
+        "the recording has 8 bytes here"
+    )

@@ -33,6 +33,8 @@ arrives 0.3 s after the client sends it again, and a barge-in replays as it
 happened. Under ``trio.testing.MockClock(autojump_threshold=0)`` these
 delays cost no wall time. A client event with no recorded match left is
 ignored, or answered with an ``error`` event when ``unrecorded="error"``.
+A strict replay (``strict=True``, as the test driver's) also matches by
+content: a client event unlike the recorded one is unrecorded too.
 Appends are matched by audio bytes rather than by count, so the client may
 chunk its audio differently: a recorded append is matched when the client
 has appended at least as many bytes in total. Elided audio comes back as
@@ -317,12 +319,21 @@ class Replay:
             ``error`` event with code ``replay_unrecorded_event`` and the
             client's ``event_id``, so that a helper waiting for an answer
             raises `ServerError` instead of waiting).
+        strict: Match a client event only by its like in content too, not
+            in type only: the same event once the ids its client made up are
+            set aside (and the fields the server echoes, such as a
+            truncation's ``audio_end_ms``), its audio compared by length; and
+            the client's appended audio byte for byte with the recorded audio
+            (not when the recording left the audio out). An event that
+            differs is unrecorded, and the session's ``mismatch`` says what
+            differs first. The test driver replays strictly.
     """
 
     events: tuple[RecordedEvent, ...] = attrs.field(converter=_events)
     unrecorded: Literal["ignore", "error"] = attrs.field(
         default="ignore", validator=attrs.validators.in_(("ignore", "error"))
     )
+    strict: bool = False
 
     @classmethod
     def load(
@@ -330,6 +341,7 @@ class Replay:
         path: str | os.PathLike[str],
         *,
         unrecorded: Literal["ignore", "error"] = "ignore",
+        strict: bool = False,
     ) -> Replay:
         """Read a JSONL recording."""
-        return cls(events=load_recording(path), unrecorded=unrecorded)
+        return cls(events=load_recording(path), unrecorded=unrecorded, strict=strict)

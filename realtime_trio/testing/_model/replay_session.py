@@ -7,11 +7,14 @@ each client event that matches a recorded one teaches the session which of
 its ids stand for which recorded ones (`CLIENT_ID_PATHS`), and every server
 event it releases says the client's ids instead of the recorded ones. A
 value the server only echoes from the client's request (`ECHOED_FIELDS`: the
-``audio_end_ms`` of a truncation) is the client's too.
+``audio_end_ms`` of a truncation) is the client's too. A strict replay
+compares what is left (`content`), and the client's audio with the recorded
+audio byte for byte.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -26,7 +29,7 @@ from ..._core.server_events import ErrorEvent, ServerEvent, UnknownEvent
 from .api_errors import ApiError
 from .ids import IdFactory
 from .outputs import Output
-from .recording import RecordedEvent, Replay
+from .recording import RecordedEvent, Replay, elide_audio
 from .response_run import ResponseRun
 from .scenario import CloseConnection
 from .steps import Emit
@@ -87,6 +90,109 @@ def _echo(obj: dict[str, Any], sent: Mapping[str, Any]) -> None:
             obj[name] = sent[name]
 
 
+def _drop(obj: dict[str, Any], path: tuple[str, ...]) -> None:
+    for key in path[:-1]:
+        value = obj.get(key)
+        if not isinstance(value, dict):
+            return
+        obj = value
+    obj.pop(path[-1], None)
+
+
+def content(
+    event: Mapping[str, Any], elided: Mapping[str, int] | None = None
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """What a strict replay compares of a client event, and its audio lengths.
+
+    The event without the ids its client may make up (`CLIENT_ID_PATHS`) and
+    the fields the server echoes (`ECHOED_FIELDS`), its audio payloads
+    replaced by their byte counts (``elided``: those of a recorded event whose
+    audio was left out).
+    """
+    obj, lengths = elide_audio(event)
+    lengths.update(elided or {})
+    for path in CLIENT_ID_PATHS:
+        _drop(obj, path)
+    for (request, _), names in ECHOED_FIELDS.items():
+        if obj.get("type") == request:
+            for name in names:
+                obj.pop(name, None)
+    return obj, lengths
+
+
+def _first_difference(sent: Any, recorded: Any, path: str = "") -> tuple[str, Any, Any]:
+    """Where ``sent`` and ``recorded`` (decoded JSON) first differ, and their values."""
+    if isinstance(sent, dict) and isinstance(recorded, dict):
+        for key in [*sent, *(k for k in recorded if k not in sent)]:
+            if sent.get(key) != recorded.get(key):
+                inner = f"{path}.{key}" if path else key
+                return _first_difference(sent.get(key), recorded.get(key), inner)
+    if (
+        isinstance(sent, list)
+        and isinstance(recorded, list)
+        and len(sent) == len(recorded)
+    ):
+        for index, (a, b) in enumerate(zip(sent, recorded, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{index}]")
+    return path, sent, recorded
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def describe_difference(
+    kind: object,
+    sent: tuple[dict[str, Any], dict[str, int]],
+    recorded: tuple[dict[str, Any], dict[str, int]],
+) -> str:
+    """``the test sent KIND with ...; the recording has ... here`` (see `content`)."""
+    if sent[0] == recorded[0]:
+        return (
+            f"the test sent {kind} with audio of {sum(sent[1].values())} bytes; "
+            f"the recording has {sum(recorded[1].values())} bytes here"
+        )
+    path, mine, theirs = _first_difference(sent[0], recorded[0])
+    name = "text" if path.rsplit(".", 1)[-1] in ("text", "transcript") else path
+    return (
+        f"the test sent {kind} with {name} {_shown(mine)}; "
+        f"the recording has {_shown(theirs)} here"
+    )
+
+
+def _text_of(obj: Any) -> str | None:
+    """The first ``text`` (or ``transcript``) in ``obj`` (decoded JSON)."""
+    if isinstance(obj, dict):
+        for key in ("text", "transcript"):
+            if isinstance(obj.get(key), str):
+                return str(obj[key])
+        values: Iterable[Any] = obj.values()
+    elif isinstance(obj, list):
+        values = obj
+    else:
+        return None
+    for value in values:
+        text = _text_of(value)
+        if text is not None:
+            return text
+    return None
+
+
+def _recorded_audio(replay: Replay) -> bytes | None:
+    """All the audio the client appended in ``replay`` (None when some was elided)."""
+    chunks = []
+    for line in replay.events:
+        if line.direction != "client" or line.type != "input_audio_buffer.append":
+            continue
+        audio = line.event.get("audio") if line.event is not None else None
+        if "audio" in line.elided or not isinstance(audio, str):
+            return None
+        chunks.append(decode_audio(audio))
+    return b"".join(chunks)
+
+
 @attrs.define
 class _Segment:
     trigger: str | None
@@ -95,6 +201,8 @@ class _Segment:
     t: float = 0.0
     #: The recorded client event that releases the lines.
     event: Mapping[str, Any] | None = None
+    #: Its elided audio (`RecordedEvent.elided`).
+    elided: Mapping[str, int] = attrs.field(factory=dict)
     lines: list[RecordedEvent] = attrs.field(factory=list)
 
 
@@ -115,7 +223,11 @@ def _segments(replay: Replay) -> list[_Segment]:
                     )
             segments.append(
                 _Segment(
-                    trigger=line.type, append_bytes=appended, t=line.t, event=line.event
+                    trigger=line.type,
+                    append_bytes=appended,
+                    t=line.t,
+                    event=line.event,
+                    elided=line.elided,
                 )
             )
         else:
@@ -144,6 +256,11 @@ class ReplaySession:
         self._format = "audio/pcm"
         self._codec = get_codec()
         self._unrecorded = replay.unrecorded
+        self._strict = replay.strict
+        #: The audio the client appended when recorded (None once any was elided).
+        self._audio = _recorded_audio(replay) if replay.strict else None
+        #: What a strict replay found first that the recording does not have.
+        self.mismatch: str | None = None
         self._ids = IdFactory(0, "replay")
         #: The client's id for each recorded one (see the module docstring).
         self._client_ids: dict[str, str] = {}
@@ -233,10 +350,20 @@ class ReplaySession:
                 )
             except ValueError:
                 return self._due(now)
+            diverged = self._check_audio(audio)
             self._match_appends(now)
-            return self._due(now)
+            outputs = self._due(now)
+            if diverged is not None:
+                outputs.extend(self._unanswered(obj, diverged))
+            return outputs
+        sent = content(obj) if self._strict else None
         for index in range(self._cursor, len(segments)):
-            if segments[index].trigger == kind:
+            segment = segments[index]
+            if segment.trigger == kind and (
+                sent is None
+                or segment.event is None
+                or content(segment.event, segment.elided) == sent
+            ):
                 # Recorded client events skipped on the way are dropped.
                 self._cursor = index + 1
                 recorded = segments[index].event
@@ -246,16 +373,56 @@ class ReplaySession:
                 self._match_appends(now)
                 return self._due(now)
         outputs = self._due(now)
-        if self._unrecorded == "error":
-            event_id = obj.get("event_id")
-            error = ApiError(
-                f"the recording has no {kind!r} client event left to answer",
-                code="replay_unrecorded_event",
-                param="type",
-            )
-            detail = error.detail(event_id if isinstance(event_id, str) else None)
-            outputs.append(Emit(ErrorEvent(event_id=self._ids.event(), error=detail)))
+        if sent is None:
+            message = f"the recording has no {kind!r} client event left to answer"
+        else:
+            message = self._describe(kind, sent)
+        outputs.extend(self._unanswered(obj, message))
         return outputs
+
+    def _describe(
+        self, kind: object, sent: tuple[dict[str, Any], dict[str, int]]
+    ) -> str:
+        """What a strict replay says of a client event it has no match for."""
+        segments = self._segments[self._cursor :]
+        for segment in segments:
+            if segment.trigger == kind and segment.event is not None:
+                return describe_difference(
+                    kind, sent, content(segment.event, segment.elided)
+                )
+        text = _text_of(sent[0])
+        what = f"{kind} with text {text!r}" if text is not None else f"{kind}"
+        nxt = next((s.trigger for s in segments if s.trigger is not None), None)
+        here = f"{nxt} here" if nxt is not None else "no client event left"
+        return f"the test sent {what}; the recording has {here}"
+
+    def _check_audio(self, audio: object) -> str | None:
+        """Whether the client's new audio differs from the recorded audio there."""
+        if self._audio is None or self.mismatch is not None:
+            return None
+        new = decode_audio(audio) if isinstance(audio, str) else b""
+        start = self._appended - len(new)
+        recorded = self._audio[start : start + len(new)]
+        if new[: len(recorded)] == recorded:
+            return None
+        at = next(
+            i for i, (a, b) in enumerate(zip(new, recorded, strict=False)) if a != b
+        )
+        return (
+            "the test sent input_audio_buffer.append with other audio than the "
+            f"recording has at byte {start + at} of its input audio"
+        )
+
+    def _unanswered(self, obj: Mapping[str, Any], message: str) -> list[Output]:
+        """Note a client event the recording does not have; answer it per the policy."""
+        if self._strict and self.mismatch is None:
+            self.mismatch = message
+        if self._unrecorded != "error":
+            return []
+        event_id = obj.get("event_id")
+        error = ApiError(message, code="replay_unrecorded_event", param="type")
+        detail = error.detail(event_id if isinstance(event_id, str) else None)
+        return [Emit(ErrorEvent(event_id=self._ids.event(), error=detail))]
 
     def next_deadline(self) -> float | None:
         """When the next recorded server event is due, if one is waiting."""
