@@ -34,6 +34,28 @@ DEFAULT_RECEIVE_BUFFER_SIZE: Final = 64 * 2**10
 StreamOpener = Callable[[], Awaitable[trio.abc.Stream]]
 
 
+def lift_send_low_water_mark(stream: trio.abc.Stream) -> None:
+    """Let the kernel buffer what we write as other clients' kernels do.
+
+    trio sets ``TCP_NOTSENT_LOWAT`` to 16 KiB on its TCP streams, so a write
+    waits as soon as 16 KiB are unsent. When the server falls behind for a
+    moment (a busy machine), an upload then stalls after two or three audio
+    chunks and resumes a chunk at a time, waking the server for each: twice
+    its CPU per chunk and up to half the throughput of a client without the
+    mark (issue 16, ``benchmarks/README.md``). The system's default (no mark)
+    is what asyncio, ``websockets`` and the official SDK get; the send buffer
+    still bounds what waits, and the keepalive still sees a stalled peer.
+    Streams we did not open (``connect_stream``) are left as they are.
+    """
+    inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+    option = getattr(trio.socket, "TCP_NOTSENT_LOWAT", None)
+    if option is None or not isinstance(inner, trio.SocketStream):
+        return
+    with contextlib.suppress(OSError):
+        # 0: the system default (on Linux, no mark unless a sysctl sets one).
+        inner.setsockopt(trio.socket.IPPROTO_TCP, option, 0)
+
+
 @attrs.frozen(repr=False)
 class Handshake:
     """Where and how to open the WebSocket: everything but the key is printable."""
@@ -251,8 +273,10 @@ async def open_websocket(
                 ssl_context=ssl_context or ssl.create_default_context(),
                 https_compatible=True,
             )
+            lift_send_low_water_mark(stream)
         else:
             stream = await trio.open_tcp_stream(handshake.host, handshake.port)
+            lift_send_low_water_mark(stream)
         try:
             return await WebSocketClient.connect(
                 stream,
