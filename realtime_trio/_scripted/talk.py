@@ -135,8 +135,11 @@ class Talk(TimelineExpectations):
         turn = await self._begin("text", text, barge_in_after)
         if barge_in_after is not None:
             self._log.add(await convo.interrupt())
-        await self._conn.create_item(
-            MessageItem(role="user", content=(InputText(text=text),))
+        await self._acked(
+            "the user's message",
+            self._conn.create_item(
+                MessageItem(role="user", content=(InputText(text=text),))
+            ),
         )
         turn.user_audio_end = trio.current_time()
         await convo.create_response()
@@ -262,7 +265,7 @@ class Talk(TimelineExpectations):
         turn.user_audio_end = trio.current_time()
         if self._conn is not None and not self._has_vad():
             assert self._conn is not None and self._convo is not None
-            await self._conn.commit_audio()
+            await self._acked("the commit of the audio", self._conn.commit_audio())
             await self._convo.create_response()
         elif self._nursery is not None:
             self._mic_done = done = trio.Event()
@@ -360,6 +363,19 @@ class Talk(TimelineExpectations):
             else:
                 await self._log.wait(min(deadline, now + POLL))
 
+    async def _acked(self, what: str, request: Awaitable[object]) -> None:
+        """Await a request the server acknowledges at once, within the talk's limit.
+
+        A server that is alive (it answers the keepalive's pings) but never
+        acknowledges the message would otherwise hold the turn forever.
+        """
+        with trio.move_on_after(self._within):
+            await request
+            return
+        raise self._fail(
+            f"the server to acknowledge {what}", f"no answer within {self._within:g} s"
+        )
+
     async def _answer_call(self, call: ToolCallRecord, output: Any) -> None:
         conn, convo = self._conn, self._convo
         if conn is None or convo is None:
@@ -367,8 +383,11 @@ class Talk(TimelineExpectations):
         if call.name in self._tool_names or call.call_id in self._answered:
             return
         self._answered.add(call.call_id)
-        await conn.create_item(
-            FunctionCallOutputItem(call_id=call.call_id, output=output_text(output))
+        await self._acked(
+            f"the output of {call.name}",
+            conn.create_item(
+                FunctionCallOutputItem(call_id=call.call_id, output=output_text(output))
+            ),
         )
         response = self._state.response(call.response_id)
         items = [] if response is None else response.output_item_ids

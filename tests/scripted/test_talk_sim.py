@@ -236,3 +236,21 @@ def test_targets() -> None:
         str(recorded.recording_path("tests/a.py::test_b[x]"))
         == "/tmp/rec/tests_a.py_test_b_x.jsonl"
     )
+
+
+async def test_a_request_the_server_never_acknowledges_fails_within_the_limit(
+    realtime: Any,
+) -> None:
+    """A server alive (it answers pings) that never acknowledges a message
+    must not hold the turn forever: send_text, a commit and a tool's output
+    are awaited within the talk's limit (10 s against the simulator)."""
+    async with realtime.talk(scenario=WEATHER) as talk:
+        started = trio.current_time()
+        with pytest.raises(ExpectationFailed) as failed:
+            await talk._acked("the user's message", trio.sleep_forever())
+        assert trio.current_time() - started == pytest.approx(10.0)
+    message = str(failed.value)
+    assert message.startswith(
+        "expected the server to acknowledge the user's message\n"
+        "     got no answer within 10 s"
+    )
