@@ -137,9 +137,8 @@ class Talk(TimelineExpectations):
             self._log.add(await convo.interrupt())
         await self._acked(
             "the user's message",
-            self._conn.create_item(
-                MessageItem(role="user", content=(InputText(text=text),))
-            ),
+            self._conn.create_item,
+            MessageItem(role="user", content=(InputText(text=text),)),
         )
         turn.user_audio_end = trio.current_time()
         await convo.create_response()
@@ -265,7 +264,7 @@ class Talk(TimelineExpectations):
         turn.user_audio_end = trio.current_time()
         if self._conn is not None and not self._has_vad():
             assert self._conn is not None and self._convo is not None
-            await self._acked("the commit of the audio", self._conn.commit_audio())
+            await self._acked("the commit of the audio", self._conn.commit_audio)
             await self._convo.create_response()
         elif self._nursery is not None:
             self._mic_done = done = trio.Event()
@@ -363,14 +362,16 @@ class Talk(TimelineExpectations):
             else:
                 await self._log.wait(min(deadline, now + POLL))
 
-    async def _acked(self, what: str, request: Awaitable[object]) -> None:
+    async def _acked(
+        self, what: str, request: Callable[..., Awaitable[object]], *args: Any
+    ) -> None:
         """Await a request the server acknowledges at once, within the talk's limit.
 
         A server that is alive (it answers the keepalive's pings) but never
         acknowledges the message would otherwise hold the turn forever.
         """
         with trio.move_on_after(self._within):
-            await request
+            await request(*args)
             return
         raise self._fail(
             f"the server to acknowledge {what}", f"no answer within {self._within:g} s"
@@ -385,9 +386,8 @@ class Talk(TimelineExpectations):
         self._answered.add(call.call_id)
         await self._acked(
             f"the output of {call.name}",
-            conn.create_item(
-                FunctionCallOutputItem(call_id=call.call_id, output=output_text(output))
-            ),
+            conn.create_item,
+            FunctionCallOutputItem(call_id=call.call_id, output=output_text(output)),
         )
         response = self._state.response(call.response_id)
         items = [] if response is None else response.output_item_ids

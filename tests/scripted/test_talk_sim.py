@@ -247,7 +247,7 @@ async def test_a_request_the_server_never_acknowledges_fails_within_the_limit(
     async with realtime.talk(scenario=WEATHER) as talk:
         started = trio.current_time()
         with pytest.raises(ExpectationFailed) as failed:
-            await talk._acked("the user's message", trio.sleep_forever())
+            await talk._acked("the user's message", trio.sleep_forever)
         assert trio.current_time() - started == pytest.approx(10.0)
     message = str(failed.value)
     assert message.startswith(
