@@ -115,37 +115,18 @@ class _Turn:
         return self.speech_stopped is not None or self.committed is not None
 
     def freeze(self, ended: float, *, censored: bool = False) -> TurnMetrics:
-        return TurnMetrics(
-            index=self.index,
-            sideband=self.sideband,
-            manual=self.manual,
-            started=self.started,
-            user_audio_start=self.user_audio_start,
-            user_audio_end=self.user_audio_end,
-            speech_started=self.speech_started,
-            speech_stopped=self.speech_stopped,
-            audio_start_ms=self.audio_start_ms,
-            audio_end_ms=self.audio_end_ms,
-            endpoint_audio_sent=self.endpoint_audio_sent,
-            committed=self.committed,
-            response_created=self.response_created,
-            first_audio_delta=self.first_audio_delta,
-            first_audible=self.first_audible,
-            leading_silence=self.leading_silence,
-            first_transcript_delta=self.first_transcript_delta,
-            output_audio_started=self.output_audio_started,
-            response_done=self.response_done,
-            response_ids=tuple(self.response_ids),
-            status=self.status,
-            tool_round_trips=tuple(self.tool_round_trips),
-            interrupted=self.interrupted,
-            interrupted_at=self.interrupted_at,
-            interruption_settle=self.interruption_settle,
-            discarded_audio=self.discarded_audio,
-            premature=self.premature,
-            censored=censored,
-            ended=ended,
-        )
+        # Every field of the record, by name (lists become tuples): a field
+        # added to TurnMetrics and not here fails at once.
+        values = {name: getattr(self, name) for name in _RECORDED}
+        values["response_ids"] = tuple(self.response_ids)
+        values["tool_round_trips"] = tuple(self.tool_round_trips)
+        return TurnMetrics(**values, censored=censored, ended=ended)
+
+
+#: The fields a `_Turn` hands to its `TurnMetrics` (the record's own two aside).
+_RECORDED: Final = tuple(
+    f.name for f in attrs.fields(TurnMetrics) if f.name not in ("censored", "ended")
+)
 
 
 def _b64_size(b64: str) -> int:
