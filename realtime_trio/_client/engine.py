@@ -188,7 +188,7 @@ class ConnectionEngine:
             if control is not None:
                 self.audio.send_channel.send_nowait(control)
                 self._start_audio_task()
-            else:
+            elif not writing.write_now(self, text):
                 self._start_send_task()
                 self.outgoing_send.send_nowait(text)
         except trio.WouldBlock:

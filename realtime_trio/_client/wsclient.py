@@ -12,7 +12,10 @@ still serves with trio-websocket, and the tests check this client against it.
 
 `get_message` must be called by one task at a time (the receive task);
 `send_message`, `ping`, `fail` and `aclose` may be called from any task (a
-lock orders the writes, including the pongs `get_message` sends).
+lock orders the writes, including the pongs `get_message` sends), and so may
+`write_now`, which writes only when it need not wait (a plain socket, no
+write in progress: `DirectSocket`) and leaves what the socket did not take
+for the next write to send first.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from .._core.ws_writer import (
     close_payload,
     mask_keys,
 )
+from .direct_socket import DirectSocket
 
 #: The end of an HTTP response head (h11 accepts bare line feeds too).
 _HEAD_END = re.compile(rb"\n\r?\n")
@@ -89,11 +93,13 @@ class WebSocketClient:
     __slots__ = (
         "_close_sent",
         "_closed_event",
+        "_direct",
         "_heard",
         "_pending",
         "_reader",
         "_receive_buffer_size",
         "_stream",
+        "_tail",
         "_write_lock",
         "closed",
     )
@@ -115,6 +121,11 @@ class WebSocketClient:
         # the oldest): the reader's list, taken after each read.
         self._pending: list[str | bytes] = []
         self._write_lock = trio.Lock()
+        # A plain TCP socket can be written without waiting (`write_now`)
+        # and read without a failed try (`DirectSocket`); a TLS stream cannot.
+        self._direct = DirectSocket.for_stream(stream, receive_buffer_size)
+        # What `write_now` could not write: the next write sends it first.
+        self._tail = b""
         self._closed_event = trio.Event()
         # Set by the next read after a `ping` (see there).
         self._heard: trio.Event | None = None
@@ -226,10 +237,9 @@ class WebSocketClient:
         while not self._pending:
             if self.closed is not None:
                 raise WebSocketClosed(self.closed)
-            try:
-                data = await self._stream.receive_some(self._receive_buffer_size)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                data = b""
+            data = await self._read()
+            if data is None:
+                continue  # woken for nothing
             if not data:
                 await self._finish(CloseReason(1006, None))
                 continue
@@ -238,6 +248,15 @@ class WebSocketClient:
                 self._heard = None
             await self._process(data)
         return self._pending.pop()
+
+    async def _read(self) -> bytes | bytearray | None:
+        """Read what the socket has: b"" at its end, None if woken for nothing."""
+        if self._direct is not None:
+            return await self._direct.read()
+        try:
+            return await self._stream.receive_some(self._receive_buffer_size)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return b""
 
     async def _process(self, data: bytes | bytearray) -> None:
         """Parse ``data``, answering pings and a close; messages go to ``_pending``."""
@@ -296,11 +315,43 @@ class WebSocketClient:
         Raises:
             WebSocketClosed: the connection is closed or closing.
         """
-        if len(messages) == 1:
+        if len(messages) == 1 and messages[0]:
             await self._write(self._frame(messages[0]))
             return
+        # An empty string is not a message: a nudge to write the tail
+        # `write_now` left (see there).
         frame = self._frame
-        await self._write(b"".join([frame(m) for m in messages]))
+        await self._write(b"".join([frame(m) for m in messages if m]))
+
+    def write_now(self, message: str) -> bool:
+        """Write ``message`` at once, without a checkpoint, if the transport
+        allows it and no other write is in progress; False if not (queue it).
+
+        Only a plain TCP socket can be written this way (`DirectSocket`). What the
+        kernel does not take at once is kept as the *tail*: `tail_pending`
+        says so, and the caller must then have some task call
+        `send_messages` (an empty string will do), which writes it before
+        anything else. Nothing is lost or reordered: every other write sends
+        the tail first.
+
+        Raises:
+            WebSocketClosed: the connection is closed or closing.
+        """
+        direct = self._direct
+        if direct is None or self._tail or self._write_lock.locked():
+            return False
+        data = self._frame(message)
+        # Not all of it (or none: the socket is full or broken): the next
+        # write through the stream sends the rest or reports the error.
+        written = direct.write(data)
+        if written < len(data):
+            self._tail = data[written:]
+        return True
+
+    @property
+    def tail_pending(self) -> bool:
+        """`write_now` left bytes that the next write must send first."""
+        return bool(self._tail)
 
     def _frame(self, message: str | bytes) -> bytes:
         """The masked frame of ``message`` (`_core.ws_writer`: masking in C, not
@@ -320,7 +371,7 @@ class WebSocketClient:
 
     def writable_now(self) -> bool:
         """No write is in progress: a write now would not wait for the lock."""
-        return not self._write_lock.locked()
+        return not self._write_lock.locked() and not self._tail
 
     async def _write(self, data: bytes, *, reason: CloseReason | None = None) -> None:
         """Write ``data``; a dead socket closes the connection (with ``reason``, or 1006)."""
@@ -331,7 +382,11 @@ class WebSocketClient:
         except trio.WouldBlock:
             await lock.acquire()
         try:
-            await self._stream.send_all(data)
+            if self._tail:
+                data = self._tail + data
+                self._tail = b""
+            if data:
+                await self._stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             lost = reason or self.closed or CloseReason(1006, None)
             await self._finish(lost)

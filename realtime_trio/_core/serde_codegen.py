@@ -6,7 +6,9 @@ generate their own code. Against a generic loop over the keys it does one
 dict lookup per field, checks scalar fields inline, passes every field to the
 class by keyword without building a dict, and gathers unknown keys only when
 there are some: ``session.updated`` and ``response.done`` parse ~20% faster,
-a small record (``audio/pcm``) about twice as fast.
+a small record (``audio/pcm``) about twice as fast. A ``null`` in a field
+that accepts it is taken inline too, without the union's hook (about a
+third of the fields of a typical ``session``).
 
 What the generated hook does is what the generic loop did:
 
@@ -31,7 +33,7 @@ import cattrs
 
 from .record import NO_EXTRA, Record
 from .sentinel import UNSET
-from .serde_hooks import Hook, Invalid, kind_of, scalar_kinds
+from .serde_hooks import Hook, Invalid, is_union, kind_of, scalar_kinds
 
 _MISSING: Final = object()
 
@@ -93,6 +95,10 @@ def _fields(cls: type[Record]) -> list[attrs.Attribute[Any]]:
     return [f for f in attrs.fields(cls) if f.name != "extra_fields"]
 
 
+def _accepts_null(tp: Any) -> bool:
+    return is_union(tp) and type(None) in tp.__args__
+
+
 def record_hook_code(cls: type[Record], strict: bool) -> types.CodeType:
     """The compiled source of the structure hook of ``cls`` (cached)."""
     code = _HOOK_CODE.get((cls, strict))
@@ -150,6 +156,9 @@ def record_hook_source(
                 f"        if type(v) in kinds{index}:",
                 f"            a{index} = v",
             ]
+            lines += ["        else:"] + [" " * 12 + line for line in convert]
+        elif _accepts_null(field.type):
+            lines += ["        if v is None:", f"            a{index} = None"]
             lines += ["        else:"] + [" " * 12 + line for line in convert]
         else:
             lines += [" " * 8 + line for line in convert]
