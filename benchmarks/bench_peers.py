@@ -18,7 +18,11 @@ that rotates every round:
 Each round measures, on one fresh connection per client after a warm-up:
 streaming (N deltas of 100 ms of audio, each parsed and decoded to PCM),
 upload (audio in 100 ms chunks, then a commit, until ``committed``), and
-sequential ``session.update`` round trips. Then the idle-memory run: a fresh
+sequential ``session.update`` round trips. Then the round trips again, in
+interleaved blocks (``bench_rtt_paired.py``: every client keeps a connection
+open and they take turns, a few hundred round trips each, so that all meet
+the same machine; the per-round figure swings with the machine's own drift).
+Then the idle-memory run: a fresh
 process per client opens M idle connections (RSS and exact Python heap per
 connection). Every ratio is realtime_trio's figure over the peer's *of the
 same round* (throughput: higher is better; latency: lower is better); the
@@ -45,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_connection as bc  # noqa: E402
+import bench_rtt_paired as paired  # noqa: E402
 
 SELF = str(HERE / "bench_peers.py")
 SERVER = str(HERE / "bench_server_asyncio.py")
@@ -136,11 +141,31 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def print_paired(blocks: dict[str, list[dict[str, float]]], per_block: int) -> None:
+    n = len(blocks["realtime_trio"])
+    print(
+        f"\nRound trips in {n} interleaved blocks of {per_block} "
+        "(median over blocks of each block's p50):\n"
+    )
+    print("| client | RTT p50 µs | CPU µs per round trip |")
+    print("| --- | ---: | ---: |")
+    for c, row in paired.summary(blocks).items():
+        print(f"| {LABELS[c]} | {row['p50_us']:.0f} | {row['cpu_us']:.0f} |")
+    for peer in list(blocks)[1:]:
+        ratios = sorted(paired.block_ratios(blocks, "realtime_trio", peer))
+        q1, _, q3 = statistics.quantiles(ratios, n=4) if n > 1 else ratios * 3
+        print(
+            f"  vs {peer:<6} RTT p50 median {statistics.median(ratios):.2f}x "
+            f"(quartiles {q1:.2f}-{q3:.2f}, blocks {ratios[0]:.2f}-{ratios[-1]:.2f})"
+        )
+
+
 def print_report(
     rounds: list[dict[str, dict[str, float]]],
     memory: dict[str, dict[str, Any]],
     clients: list[str],
     plan: bc.Plan,
+    blocks: dict[str, list[dict[str, float]]] | None = None,
 ) -> list[dict[str, Any]]:
     n = len(rounds)
     print(
@@ -211,6 +236,17 @@ def print_report(
         checks.append(
             {"target": what, "figure": figure, "per_round": ratios, "pass": ok}
         )
+    if blocks is not None and "floor" in blocks:
+        ratios = paired.block_ratios(blocks, "realtime_trio", "floor")
+        figure = statistics.median(ratios)
+        checks.append(
+            {
+                "target": "round-trip p50 <= 1.1x the floor, in interleaved blocks",
+                "figure": figure,
+                "per_block": ratios,
+                "pass": figure <= 1.1,
+            }
+        )
     if "realtime_trio" in memory:
         heap = memory["realtime_trio"]["heap_kib_per_connection"]
         checks.append(
@@ -220,7 +256,7 @@ def print_report(
                 "pass": heap <= MEMORY_TARGET_KIB,
             }
         )
-    print("\nTargets (issue 16; median of the per-round ratios):")
+    print("\nTargets (issue 16; median of the per-round or per-block ratios):")
     for check in checks:
         print(
             f"- {'PASS' if check['pass'] else 'FAIL'}: {check['target']}: "
@@ -241,6 +277,13 @@ def main() -> None:
         help="the peers to run beside realtime_trio (default: floor,raw,sdk)",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip the idle run")
+    parser.add_argument(
+        "--rtt-blocks", type=int, help="interleaved round-trip blocks (40; --quick 10)"
+    )
+    parser.add_argument(
+        "--rtt-per-block", type=int, default=200, help="round trips per block (200)"
+    )
+    parser.add_argument("--rtt-worker", choices=CLIENTS, help=argparse.SUPPRESS)
     parser.add_argument("--json", metavar="PATH", help="also write the results here")
     parser.add_argument("--worker", choices=CLIENTS, help=argparse.SUPPRESS)
     parser.add_argument("--memory-worker", choices=CLIENTS, help=argparse.SUPPRESS)
@@ -250,6 +293,9 @@ def main() -> None:
     if args.worker:
         plan = bc.Plan(**json.loads(args.plan))
         print(json.dumps(worker(args.worker, args.port, plan)))
+        return
+    if args.rtt_worker:
+        paired.worker(args.rtt_worker, args.port)
         return
     if args.memory_worker:
         print(
@@ -311,6 +357,26 @@ def main() -> None:
                 ),
                 flush=True,
             )
+        n_blocks = (
+            args.rtt_blocks
+            if args.rtt_blocks is not None
+            else (10 if args.quick else 40)
+        )
+        blocks = None
+        if n_blocks > 0:
+            blocks = paired.run_paired(
+                lambda c: [
+                    sys.executable,
+                    SELF,
+                    "--rtt-worker",
+                    c,
+                    "--port",
+                    str(server.port),
+                ],
+                clients,
+                blocks=n_blocks,
+                per_block=args.rtt_per_block,
+            )
         memory: dict[str, dict[str, Any]] = {}
         if not args.no_memory:
             for c in clients:
@@ -326,7 +392,9 @@ def main() -> None:
                 )
         others = load.cores_used_by_others()
         elapsed = time.perf_counter() - started
-        checks = print_report(rounds, memory, clients, plan)
+        checks = print_report(rounds, memory, clients, plan, blocks)
+        if blocks is not None:
+            print_paired(blocks, args.rtt_per_block)
         print(
             f"\n({elapsed:.0f} s; meanwhile other processes kept {others:.2f} of "
             f"{os.cpu_count()} CPUs busy)"
@@ -341,6 +409,7 @@ def main() -> None:
                 "figures": rounds,
                 "per_round": raw_rounds,
                 "memory": memory,
+                "rtt_blocks": blocks,
                 "targets": checks,
             }
             Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
