@@ -23,6 +23,12 @@ second CPU) opens K connections and runs two phases:
    server's send to the application's hands (p50, p99, max), the latency
    the library adds (realtime_trio's p50 minus the floor's at the same K),
    and the process's CPU time per second of audio received.
+
+With ``--repeat R`` (3 by default, 1 with ``--quick``) the whole sweep runs R
+times and each figure is the median of its R runs (peak memory: the largest);
+the growth from K = 1 is also shown run by run. One sweep's K = 1 takes half
+a second, and on a shared machine that half second alone moved the growth
+figure between 0.95x and 1.35x in two runs of the same code.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import base64
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -210,10 +217,34 @@ def run_child(client: str, port: int, k: int, n: int, m: int) -> dict[str, Any]:
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of the runs of one client and K (peak memory: the largest)."""
+
+    def med(section: str, key: str) -> float:
+        return float(statistics.median(r[section][key] for r in runs))
+
+    return {
+        "idle_rss_kib": statistics.median(r["idle_rss_kib"] for r in runs),
+        "peak_rss_kib": max(r["peak_rss_kib"] for r in runs),
+        "flat": {"cpu_us_per_event": med("flat", "cpu_us_per_event")},
+        "paced": {
+            "latency_p50_us": med("paced", "latency_p50_us"),
+            "latency_p99_us": med("paced", "latency_p99_us"),
+            "latency_max_us": max(r["paced"]["latency_max_us"] for r in runs),
+            "cpu_ms_per_audio_s": med("paced", "cpu_ms_per_audio_s"),
+        },
+    }
+
+
 def print_report(
-    results: dict[str, dict[int, dict[str, Any]]], ks: list[int]
+    runs: dict[str, dict[int, list[dict[str, Any]]]], ks: list[int]
 ) -> list[Any]:
+    results = {
+        c: {k: combined(rs) for k, rs in by_k.items()} for c, by_k in runs.items()
+    }
     ours, floor = results["realtime_trio"], results.get("floor", {})
+    if len(runs["realtime_trio"][ks[0]]) > 1:
+        print(f"\nmedian of {len(runs['realtime_trio'][ks[0]])} runs of the sweep")
     print(
         "\n| K | client | flat: CPU µs/event | x K=1 | idle RSS MiB | peak RSS MiB "
         "| paced: latency p50 µs | p99 µs | max µs | CPU ms per audio s |"
@@ -260,7 +291,16 @@ def print_report(
                 peak <= PEAK_MIB_LIMIT,
             ),
         ]
-        print("\nTargets (issue 16):")
+        for c, by_k in runs.items():
+            per_run = [
+                b["flat"]["cpu_us_per_event"] / a["flat"]["cpu_us_per_event"]
+                for a, b in zip(by_k[1], by_k[big], strict=True)
+            ]
+            print(
+                f"CPU per event K={big} / K=1, run by run, {c}: "
+                + " ".join(f"{x:.2f}" for x in per_run)
+            )
+        print("\nTargets (issue 16; medians of the runs):")
         for what, figure, ok in checks:
             print(f"- {'PASS' if ok else 'FAIL'}: {what}: {figure:.2f}")
     return checks
@@ -271,6 +311,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer events per K")
     parser.add_argument("--ks", default="1,10,100,500", help="the values of K")
     parser.add_argument("--no-floor", action="store_true", help="realtime_trio only")
+    parser.add_argument(
+        "--repeat", type=int, help="runs of the whole sweep (3; --quick 1)"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results here")
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -299,21 +342,28 @@ def main() -> None:
         )
         load = bc.OtherLoad(server)
         started = time.perf_counter()
-        results: dict[str, dict[int, dict[str, Any]]] = {c: {} for c in clients}
+        runs: dict[str, dict[int, list[dict[str, Any]]]] = {
+            c: {k: [] for k in ks} for c in clients
+        }
         m = 20 if args.quick else 50
-        for k in ks:
-            n = max(200, 5_000 // k) if args.quick else max(300, 20_000 // k)
-            for client in clients:
-                results[client][k] = r = run_child(client, server.port, k, n, m)
-                print(
-                    f"K={k:<4} {client:<14} flat {r['flat']['cpu_us_per_event']:.1f} µs/event "
-                    f"({k}x{n}), peak {r['peak_rss_kib'] / 1024:.0f} MiB; paced p50 "
-                    f"{r['paced']['latency_p50_us']:.0f} µs ({k}x{m})",
-                    flush=True,
-                )
+        repeat = args.repeat or (1 if args.quick else 3)
+        for index in range(repeat):
+            for k in ks:
+                n = max(200, 5_000 // k) if args.quick else max(300, 20_000 // k)
+                shift = index % len(clients)
+                for client in clients[shift:] + clients[:shift]:
+                    r = run_child(client, server.port, k, n, m)
+                    runs[client][k].append(r)
+                    print(
+                        f"run {index + 1} K={k:<4} {client:<14} flat "
+                        f"{r['flat']['cpu_us_per_event']:.1f} µs/event "
+                        f"({k}x{n}), peak {r['peak_rss_kib'] / 1024:.0f} MiB; paced p50 "
+                        f"{r['paced']['latency_p50_us']:.0f} µs ({k}x{m})",
+                        flush=True,
+                    )
         others = load.cores_used_by_others()
         elapsed = time.perf_counter() - started
-        checks = print_report(results, ks)
+        checks = print_report(runs, ks)
         print(
             f"\n({elapsed:.0f} s; meanwhile other processes kept {others:.2f} of "
             f"{os.cpu_count()} CPUs busy)"
@@ -322,7 +372,7 @@ def main() -> None:
             out = {
                 "machine": info,
                 "cpus_busy_with_other_processes": others,
-                "results": results,
+                "runs": runs,
                 "targets": checks,
             }
             Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
