@@ -7,7 +7,10 @@ Run it directly (pytest does not collect it)::
 One server process (``bench_server_asyncio.py``, pinned to the first CPU);
 for each K and each client (realtime_trio with its defaults, and the asyncio
 floor: raw `websockets` + ``json.loads``), a fresh process (pinned to the
-second CPU) opens K connections and runs two phases:
+second CPU) opens K connections and runs two phases (``realtime_trio_drain``
+is realtime_trio whose consumers also take what is already buffered with
+``receive_nowait()``, the burst pattern of the backpressure guide; the others
+take one event per ``async for`` step, a scheduler trip each):
 
 1. **flat out**: after a warm-up of 50 deltas each, every connection asks for N deltas of 100 ms of audio at
    once, and the server sends them as fast as the sockets take them; one
@@ -55,7 +58,7 @@ import bench_connection as bc  # noqa: E402
 import bench_peers  # noqa: E402
 
 SELF = str(HERE / "bench_scale.py")
-CLIENTS = ("realtime_trio", "floor")
+CLIENTS = ("realtime_trio", "realtime_trio_drain", "floor")
 INTERVAL_MS = 100
 #: Deltas each connection streams first, unmeasured (caches, codec hooks).
 WARMUP = 50
@@ -96,7 +99,9 @@ def summary(
 # --- realtime_trio (trio) ------------------------------------------------------------
 
 
-async def scale_realtime_trio(port: int, k: int, n: int, m: int) -> dict[str, Any]:
+async def scale_realtime_trio(
+    port: int, k: int, n: int, m: int, drain: bool = False
+) -> dict[str, Any]:
     from realtime_trio import connect_realtime
     from realtime_trio.audio import decode_audio
     from realtime_trio.events import ResponseDone, ResponseOutputAudioDelta
@@ -112,18 +117,31 @@ async def scale_realtime_trio(port: int, k: int, n: int, m: int) -> dict[str, An
             conns.append(conn)
         out["idle_rss_kib"] = rss_kib()
 
+        def handle(event: Any, lat: list[float] | None) -> int:
+            """1 for a delta (handled), -1 at the end of the response, else 0."""
+            if type(event) is ResponseOutputAudioDelta:
+                if lat is not None:
+                    lat.append((time.monotonic_ns() - int(event.event_id[1:])) / 1e9)
+                decode_audio(event.delta)
+                return 1
+            return -1 if type(event) is ResponseDone else 0
+
         async def consume(conn: Any, paced: bool, lat: list[float] | None) -> int:
             got = 0
             async for event in conn:
-                if type(event) is ResponseOutputAudioDelta:
-                    if lat is not None:
-                        lat.append(
-                            (time.monotonic_ns() - int(event.event_id[1:])) / 1e9
-                        )
-                    decode_audio(event.delta)
-                    got += 1
-                elif type(event) is ResponseDone:
+                if (step := handle(event, lat)) < 0:
                     return got
+                got += step
+                # The burst pattern of the backpressure guide: take what is
+                # already buffered without a scheduler trip per event.
+                while drain:
+                    try:
+                        event = conn.receive_nowait()
+                    except trio.WouldBlock:
+                        break
+                    if (step := handle(event, lat)) < 0:
+                        return got
+                    got += step
             raise AssertionError("stream ended early")
 
         async def one(
@@ -251,7 +269,7 @@ def print_report(
     )
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for k in ks:
-        for name, rows in (("realtime_trio", ours), ("floor", floor)):
+        for name, rows in results.items():
             if k not in rows:
                 continue
             r = rows[k]
@@ -291,6 +309,20 @@ def print_report(
                 peak <= PEAK_MIB_LIMIT,
             ),
         ]
+        if "realtime_trio_drain" in results:
+            drained = results["realtime_trio_drain"]
+            growth = (
+                drained[big]["flat"]["cpu_us_per_event"]
+                / drained[1]["flat"]["cpu_us_per_event"]
+            )
+            checks.append(
+                (
+                    f"the same, consumers draining bursts with receive_nowait() "
+                    f"<= {CPU_GROWTH_LIMIT}x",
+                    growth,
+                    growth <= CPU_GROWTH_LIMIT,
+                )
+            )
         for c, by_k in runs.items():
             per_run = [
                 b["flat"]["cpu_us_per_event"] / a["flat"]["cpu_us_per_event"]
@@ -323,12 +355,15 @@ def main() -> None:
         if client == "floor":
             result = asyncio.run(scale_floor(port, k, n, m))
         else:
-            result = trio.run(scale_realtime_trio, port, k, n, m)
+            drain = client == "realtime_trio_drain"
+            result = trio.run(scale_realtime_trio, port, k, n, m, drain)
         print(json.dumps(result))
         return
 
     ks = [int(x) for x in args.ks.split(",")]
-    clients = ["realtime_trio"] + ([] if args.no_floor else ["floor"])
+    clients = ["realtime_trio", "realtime_trio_drain"] + (
+        [] if args.no_floor else ["floor"]
+    )
     server = bc.Server(max_seconds=900, script=bench_peers.SERVER)
     try:
         placement = bc.place_processes(server, pin=True)
