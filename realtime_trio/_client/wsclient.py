@@ -234,12 +234,21 @@ class WebSocketClient:
         raises `WebSocketClosed`. When a message is already buffered it
         returns at once (the read that buffered it was the checkpoint).
         """
+        direct = self._direct
         while not self._pending:
             if self.closed is not None:
                 raise WebSocketClosed(self.closed)
-            data = await self._read()
-            if data is None:
-                continue  # woken for nothing
+            # (Inline, not a helper: one coroutine fewer per read.)
+            data: bytes | bytearray | None
+            if direct is not None:
+                data = await direct.read()
+                if data is None:
+                    continue  # woken for nothing
+            else:
+                try:
+                    data = await self._stream.receive_some(self._receive_buffer_size)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    data = b""
             if not data:
                 await self._finish(CloseReason(1006, None))
                 continue
@@ -248,15 +257,6 @@ class WebSocketClient:
                 self._heard = None
             await self._process(data)
         return self._pending.pop()
-
-    async def _read(self) -> bytes | bytearray | None:
-        """Read what the socket has: b"" at its end, None if woken for nothing."""
-        if self._direct is not None:
-            return await self._direct.read()
-        try:
-            return await self._stream.receive_some(self._receive_buffer_size)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            return b""
 
     async def _process(self, data: bytes | bytearray) -> None:
         """Parse ``data``, answering pings and a close; messages go to ``_pending``."""
