@@ -591,6 +591,14 @@ class OtherLoad:
         return max(0.0, busy - ours) / (time.perf_counter() - self.wall)
 
 
+def print_elapsed(elapsed: float, others: float) -> None:
+    """The last line of a run: how long it took and how busy the machine was."""
+    print(
+        f"\n({elapsed:.0f} s; meanwhile other processes kept {others:.2f} of "
+        f"{os.cpu_count()} CPUs busy)"
+    )
+
+
 # --- the driver --------------------------------------------------------------------
 
 
@@ -891,10 +899,7 @@ async def main_async(args: argparse.Namespace, server: Server) -> None:
     summary = summarize(rounds)
     checks = check_targets(summary, memory)
     print_report(summary, memory, checks, rounds, plan, n_rounds, memory_count, skipped)
-    print(
-        f"\n({elapsed:.0f} s; meanwhile other processes kept {others:.2f} of "
-        f"{os.cpu_count()} CPUs busy)"
-    )
+    print_elapsed(elapsed, others)
     if args.json:
         out = {
             "machine": info,

@@ -395,10 +395,7 @@ def main() -> None:
         checks = print_report(rounds, memory, clients, plan, blocks)
         if blocks is not None:
             print_paired(blocks, args.rtt_per_block)
-        print(
-            f"\n({elapsed:.0f} s; meanwhile other processes kept {others:.2f} of "
-            f"{os.cpu_count()} CPUs busy)"
-        )
+        bc.print_elapsed(elapsed, others)
         if args.json:
             out = {
                 "machine": info,

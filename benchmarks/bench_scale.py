@@ -399,10 +399,7 @@ def main() -> None:
         others = load.cores_used_by_others()
         elapsed = time.perf_counter() - started
         checks = print_report(runs, ks)
-        print(
-            f"\n({elapsed:.0f} s; meanwhile other processes kept {others:.2f} of "
-            f"{os.cpu_count()} CPUs busy)"
-        )
+        bc.print_elapsed(elapsed, others)
         if args.json:
             out = {
                 "machine": info,
