@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 #: (script, arguments, takes --json): about 2 minutes on 2 CPUs in all (121 s here).
 SUITE: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("bench_events.py", ("--quick",), True),
+    ("bench_parse_ceiling.py", ("--quick",), True),
     ("bench_audio.py", ("--seconds", "3", "--repeat", "3"), False),
     ("bench_connection.py", ("--quick",), True),
     ("bench_agent.py", ("--quick",), True),
