@@ -262,13 +262,77 @@ async def upload_realtime_trio(
     return upload_result(meter, seconds, len(audio))
 
 
+# --- (a)-(c) with a raw client: text in and out, json and base64 by hand -------------
+
+
+async def raw_client_round(
+    send: Callable[[str], Awaitable[object]],
+    receive: Callable[[], Awaitable[str | bytes]],
+    plan: Plan,
+    audio: list[bytes],
+) -> dict[str, Any]:
+    """One round of (a)-(c) for a raw client, whatever its event loop.
+
+    ``send`` and ``receive`` are the client's own text send and receive (the
+    bound methods: no call is added to its path); everything else is
+    ``json`` and ``base64`` in the caller's task, the same for every raw client.
+    """
+    out: dict[str, Any] = {}
+
+    async def round_trip() -> None:
+        await send(json.dumps({"type": "session.update", "session": SESSION}))
+        event = json.loads(await receive())
+        assert event["type"] == "session.updated", event
+
+    async def stream(n: int, meter: Meter) -> tuple[int, dict[str, Any]]:
+        pcm_bytes = 0
+        with meter.measure():
+            await send(json.dumps(stream_request(n)))
+            while True:
+                event = json.loads(await receive())
+                kind = event["type"]
+                if kind == "response.output_audio.delta":
+                    pcm_bytes += len(base64.b64decode(event["delta"]))
+                elif kind == "response.done":
+                    break
+        return pcm_bytes, event
+
+    await stream(plan.warmup_events, Meter())
+    for _ in range(plan.warmup_round_trips):
+        await round_trip()
+
+    samples: list[float] = []
+    cpu = time.process_time()
+    for _ in range(plan.round_trips):
+        start = time.perf_counter()
+        await round_trip()
+        samples.append(time.perf_counter() - start)
+    out["latency"] = latency_result(samples, time.process_time() - cpu)
+
+    meter = Meter()
+    pcm_bytes, done = await stream(plan.stream_events, meter)
+    out["stream"] = stream_result(meter, plan.stream_events, pcm_bytes, done)
+
+    with meter.measure():
+        for chunk in audio:
+            b64 = base64.b64encode(chunk).decode("ascii")
+            await send(json.dumps({"type": "input_audio_buffer.append", "audio": b64}))
+        await send(json.dumps({"type": "input_audio_buffer.commit"}))
+        while True:
+            event = json.loads(await receive())
+            if event["type"] == "input_audio_buffer.committed":
+                break
+    assert event["bench_bytes"] == sum(map(len, audio))
+    out["upload"] = upload_result(meter, plan.upload_seconds, len(audio))
+    return out
+
+
 # --- (a)-(c) with raw trio-websocket + json -----------------------------------------
 
 
 async def round_raw(
     port: int, plan: Plan, audio: list[bytes], receive_buffer_size: int | None
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {}
     options: dict[str, Any] = {}
     if receive_buffer_size is not None:
         options["receive_buffer_size"] = receive_buffer_size
@@ -278,57 +342,7 @@ async def round_raw(
     ) as ws:
         first = json.loads(await ws.get_message())
         assert first["type"] == "session.created", first
-
-        async def round_trip() -> None:
-            await ws.send_message(
-                json.dumps({"type": "session.update", "session": SESSION})
-            )
-            event = json.loads(await ws.get_message())
-            assert event["type"] == "session.updated", event
-
-        async def stream(n: int, meter: Meter) -> tuple[int, dict[str, Any]]:
-            pcm_bytes = 0
-            with meter.measure():
-                await ws.send_message(json.dumps(stream_request(n)))
-                while True:
-                    event = json.loads(await ws.get_message())
-                    kind = event["type"]
-                    if kind == "response.output_audio.delta":
-                        pcm_bytes += len(base64.b64decode(event["delta"]))
-                    elif kind == "response.done":
-                        break
-            return pcm_bytes, event
-
-        await stream(plan.warmup_events, Meter())
-        for _ in range(plan.warmup_round_trips):
-            await round_trip()
-
-        samples: list[float] = []
-        cpu = time.process_time()
-        for _ in range(plan.round_trips):
-            start = time.perf_counter()
-            await round_trip()
-            samples.append(time.perf_counter() - start)
-        out["latency"] = latency_result(samples, time.process_time() - cpu)
-
-        meter = Meter()
-        pcm_bytes, done = await stream(plan.stream_events, meter)
-        out["stream"] = stream_result(meter, plan.stream_events, pcm_bytes, done)
-
-        with meter.measure():
-            for chunk in audio:
-                b64 = base64.b64encode(chunk).decode("ascii")
-                await ws.send_message(
-                    json.dumps({"type": "input_audio_buffer.append", "audio": b64})
-                )
-            await ws.send_message(json.dumps({"type": "input_audio_buffer.commit"}))
-            while True:
-                event = json.loads(await ws.get_message())
-                if event["type"] == "input_audio_buffer.committed":
-                    break
-        assert event["bench_bytes"] == sum(map(len, audio))
-        out["upload"] = upload_result(meter, plan.upload_seconds, len(audio))
-    return out
+        return await raw_client_round(ws.send_message, ws.get_message, plan, audio)
 
 
 # --- (a)-(c) with the openai SDK (asyncio, in a child process) ----------------------
