@@ -222,13 +222,9 @@ async def round_realtime_trio(
             assert isinstance(event, SessionUpdated), event
         out["latency"] = latency_result(samples, time.process_time() - cpu)
 
-        samples = []
-        cpu = time.process_time()
-        for _ in range(plan.round_trips):
-            start = time.perf_counter()
-            await send_and_receive()
-            samples.append(time.perf_counter() - start)
-        out["latency_send_receive"] = latency_result(samples, time.process_time() - cpu)
+        out["latency_send_receive"] = await time_round_trips(
+            send_and_receive, plan.round_trips
+        )
 
         meter = Meter()
         pcm_bytes, done = await stream(plan.stream_events, meter)
@@ -277,7 +273,6 @@ async def raw_client_round(
     bound methods: no call is added to its path); everything else is
     ``json`` and ``base64`` in the caller's task, the same for every raw client.
     """
-    out: dict[str, Any] = {}
 
     async def round_trip() -> None:
         await send(json.dumps({"type": "session.update", "session": SESSION}))
@@ -297,23 +292,7 @@ async def raw_client_round(
                     break
         return pcm_bytes, event
 
-    await stream(plan.warmup_events, Meter())
-    for _ in range(plan.warmup_round_trips):
-        await round_trip()
-
-    samples: list[float] = []
-    cpu = time.process_time()
-    for _ in range(plan.round_trips):
-        start = time.perf_counter()
-        await round_trip()
-        samples.append(time.perf_counter() - start)
-    out["latency"] = latency_result(samples, time.process_time() - cpu)
-
-    meter = Meter()
-    pcm_bytes, done = await stream(plan.stream_events, meter)
-    out["stream"] = stream_result(meter, plan.stream_events, pcm_bytes, done)
-
-    with meter.measure():
+    async def upload(audio: list[bytes]) -> int:
         for chunk in audio:
             b64 = base64.b64encode(chunk).decode("ascii")
             await send(json.dumps({"type": "input_audio_buffer.append", "audio": b64}))
@@ -321,8 +300,52 @@ async def raw_client_round(
         while True:
             event = json.loads(await receive())
             if event["type"] == "input_audio_buffer.committed":
-                break
-    assert event["bench_bytes"] == sum(map(len, audio))
+                return int(event["bench_bytes"])
+
+    return await measure_round(round_trip, stream, upload, plan, audio)
+
+
+async def time_round_trips(
+    round_trip: Callable[[], Awaitable[None]], count: int
+) -> dict[str, float]:
+    """``count`` round trips, one after the other: their latency and CPU figures."""
+    samples: list[float] = []
+    cpu = time.process_time()
+    for _ in range(count):
+        start = time.perf_counter()
+        await round_trip()
+        samples.append(time.perf_counter() - start)
+    return latency_result(samples, time.process_time() - cpu)
+
+
+async def measure_round(
+    round_trip: Callable[[], Awaitable[None]],
+    stream: Callable[[int, Meter], Awaitable[tuple[int, dict[str, Any]]]],
+    upload: Callable[[list[bytes]], Awaitable[int]],
+    plan: Plan,
+    audio: list[bytes],
+) -> dict[str, Any]:
+    """The figures of one round of (a)-(c), from a peer client's own three steps.
+
+    ``stream(n, meter)`` asks for ``n`` deltas and times them with ``meter``
+    (the PCM bytes decoded, the extra fields of ``response.done``);
+    ``upload(audio)`` appends the chunks, commits, and returns the bytes the
+    server says it received.
+    """
+    out: dict[str, Any] = {}
+    await stream(plan.warmup_events, Meter())
+    for _ in range(plan.warmup_round_trips):
+        await round_trip()
+
+    out["latency"] = await time_round_trips(round_trip, plan.round_trips)
+
+    meter = Meter()
+    pcm_bytes, done = await stream(plan.stream_events, meter)
+    out["stream"] = stream_result(meter, plan.stream_events, pcm_bytes, done)
+
+    with meter.measure():
+        received = await upload(audio)
+    assert received == sum(map(len, audio)), received
     out["upload"] = upload_result(meter, plan.upload_seconds, len(audio))
     return out
 
@@ -388,23 +411,7 @@ async def sdk_round(port: int, plan: Plan) -> dict[str, Any]:
             extra = event.model_extra or {}
             return pcm_bytes, extra
 
-        await stream(plan.warmup_events, Meter())
-        for _ in range(plan.warmup_round_trips):
-            await round_trip()
-
-        samples: list[float] = []
-        cpu = time.process_time()
-        for _ in range(plan.round_trips):
-            start = time.perf_counter()
-            await round_trip()
-            samples.append(time.perf_counter() - start)
-        out["latency"] = latency_result(samples, time.process_time() - cpu)
-
-        meter = Meter()
-        pcm_bytes, done = await stream(plan.stream_events, meter)
-        out["stream"] = stream_result(meter, plan.stream_events, pcm_bytes, done)
-
-        with meter.measure():
+        async def upload(audio: list[bytes]) -> int:
             for chunk in audio:
                 b64 = base64.b64encode(chunk).decode("ascii")
                 await conn.input_audio_buffer.append(audio=b64)
@@ -412,9 +419,9 @@ async def sdk_round(port: int, plan: Plan) -> dict[str, Any]:
             while True:
                 event = await conn.recv()
                 if event.type == "input_audio_buffer.committed":
-                    break
-        assert getattr(event, "bench_bytes", None) == sum(map(len, audio))
-        out["upload"] = upload_result(meter, plan.upload_seconds, len(audio))
+                    return int(getattr(event, "bench_bytes", -1))
+
+        out.update(await measure_round(round_trip, stream, upload, plan, audio))
     return out
 
 
