@@ -166,6 +166,8 @@ def rtt_worker(variant: str, port: int) -> None:
     if variant == "floor":
         bench_rtt_paired.worker("floor", port)
         return
+    if variant not in RTT_VARIANTS:
+        raise SystemExit(f"unknown round-trip variant {variant!r}")
     patch_parse(variant)
     bench_rtt_paired.worker("realtime_trio", port)
 
