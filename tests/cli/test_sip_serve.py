@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import functools
 import io
 import logging
@@ -19,7 +18,6 @@ import trio
 from realtime_trio._cli.errors import UsageError
 from realtime_trio._cli.sip_demo import END_CALL_TOOL, demo_session, make_demo_handler
 from realtime_trio._cli.sip_serve import (
-    add_sip_serve_arguments,
     load_object,
     run_sip_serve,
     server_from_args,
@@ -27,13 +25,14 @@ from realtime_trio._cli.sip_serve import (
 from realtime_trio._sip.options import SIP_SERVER_DEFAULTS
 from realtime_trio.calls import CallOutcome
 from realtime_trio.testing import CallTool, Rule, Say, Scenario, open_simulator
-from tests.helpers.sip import API_KEY, SECRET, eventually, place_call, sim_and_server
-
-
-def _args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_sip_serve_arguments(parser)
-    return parser.parse_args(list(argv))
+from tests.helpers.sip import (
+    API_KEY,
+    SECRET,
+    eventually,
+    place_call,
+    sim_and_server,
+    sip_serve_args,
+)
 
 
 async def test_sip_serve_prints_the_url_and_runs_the_demo() -> None:
@@ -41,7 +40,7 @@ async def test_sip_serve_prints_the_url_and_runs_the_demo() -> None:
         rules=[Rule(turn=1, steps=[Say(text="Hello! How can I help?")])]
     )
     async with open_simulator(scenario=scenario) as sim:
-        args = _args(
+        args = sip_serve_args(
             "--port", "0",
             "--webhook-secret", SECRET,
             "--api-key", API_KEY,
@@ -139,7 +138,7 @@ def test_load_object(tmp_path: Path) -> None:
 def test_server_from_args(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("OPENAI_WEBHOOK_SECRET", SECRET)
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
-    server = server_from_args(_args("--port", "0"))
+    server = server_from_args(sip_serve_args("--port", "0"))
     assert repr(server).startswith("<SipCallServer")
     module = tmp_path / "custom_handler.py"
     module.write_text(
@@ -158,7 +157,7 @@ def test_server_from_args(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         )
     )
     server_from_args(
-        _args(
+        sip_serve_args(
             "--handler",
             f"{module}:handle",
             "--decide",
@@ -168,17 +167,17 @@ def test_server_from_args(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
         )
     )
     with pytest.raises(UsageError, match=r"^--handler: .* is not callable") as info:
-        server_from_args(_args("--handler", f"{module}:NOT_CALLABLE"))
+        server_from_args(sip_serve_args("--handler", f"{module}:NOT_CALLABLE"))
     assert info.value.flag == "--handler"
     with pytest.raises(UsageError, match=r"^--decide: .*no attribute"):
-        server_from_args(_args("--decide", f"{module}:nope"))
+        server_from_args(sip_serve_args("--decide", f"{module}:nope"))
     with pytest.raises(UsageError, match=r"^--path: must start with '/'"):
-        server_from_args(_args("--path", "webhook"))
+        server_from_args(sip_serve_args("--path", "webhook"))
     with pytest.raises(UsageError, match=r"^--max-calls: must be at least 1"):
-        server_from_args(_args("--max-calls", "0"))
+        server_from_args(sip_serve_args("--max-calls", "0"))
     monkeypatch.delenv("OPENAI_WEBHOOK_SECRET")
     with pytest.raises(UsageError, match=r"^--webhook-secret: no webhook secret"):
-        server_from_args(_args())
+        server_from_args(sip_serve_args())
 
 
 async def test_custom_handler_and_decider_from_the_command_line(tmp_path: Path) -> None:
@@ -201,7 +200,7 @@ async def test_custom_handler_and_decider_from_the_command_line(tmp_path: Path) 
         )
     )
     async with open_simulator() as sim:
-        args = _args(
+        args = sip_serve_args(
             "--port", "0",
             "--webhook-secret", SECRET,
             "--api-key", API_KEY,
@@ -289,14 +288,16 @@ async def test_configuration_errors_are_usage_errors_naming_the_flag(
 ) -> None:
     monkeypatch.delenv("OPENAI_WEBHOOK_SECRET", raising=False)
     with pytest.raises(UsageError) as info:
-        await run_sip_serve(_args("--api-key", API_KEY))
+        await run_sip_serve(sip_serve_args("--api-key", API_KEY))
     assert str(info.value) == (
         "--webhook-secret: no webhook secret: "
         "pass --webhook-secret or set OPENAI_WEBHOOK_SECRET"
     )
     with pytest.raises(UsageError, match=r"^--handler: expected MODULE:FUNCTION"):
         await run_sip_serve(
-            _args("--api-key", API_KEY, "--webhook-secret", SECRET, "--handler", "x")
+            sip_serve_args(
+                "--api-key", API_KEY, "--webhook-secret", SECRET, "--handler", "x"
+            )
         )
 
 
@@ -390,7 +391,7 @@ async def test_a_raw_secret_is_used_with_a_warning_at_start(
     raw = "not-a-whsec-secret"
     caplog.set_level(logging.DEBUG)
     async with open_simulator() as sim:
-        args = _args(
+        args = sip_serve_args(
             "--port", "0",
             "--webhook-secret", raw,
             "--api-key", API_KEY,
@@ -418,7 +419,7 @@ async def test_a_port_in_use_is_one_oserror() -> None:
         await taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        args = _args(
+        args = sip_serve_args(
             "--port", str(port), "--webhook-secret", SECRET, "--api-key", API_KEY
         )  # fmt: skip
         with pytest.raises(OSError, match="in use"):
@@ -426,7 +427,7 @@ async def test_a_port_in_use_is_one_oserror() -> None:
 
 
 def test_the_defaults_are_the_servers() -> None:
-    args = _args()
+    args = sip_serve_args()
     assert args.host == SIP_SERVER_DEFAULTS["host"]
     assert args.path == SIP_SERVER_DEFAULTS["path"]
     assert args.api_base == SIP_SERVER_DEFAULTS["api_base_url"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import functools
 import io
 import os
@@ -18,24 +17,17 @@ import trio
 from realtime_trio._cli.main import main
 from realtime_trio._cli.sip_serve import (
     DEMO_MAX_CALL_SECONDS,
-    add_sip_serve_arguments,
     run_sip_serve,
     server_from_args,
 )
 from realtime_trio._sip.options import SIP_SERVER_DEFAULTS
 from realtime_trio.testing import open_simulator
-from tests.helpers.sip import API_KEY, SECRET
-
-
-def _args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_sip_serve_arguments(parser)
-    return parser.parse_args(list(argv))
+from tests.helpers.sip import API_KEY, SECRET, sip_serve_args
 
 
 def _options(*argv: str) -> dict[str, object]:
     server = server_from_args(
-        _args("--webhook-secret", SECRET, "--api-key", API_KEY, *argv)
+        sip_serve_args("--webhook-secret", SECRET, "--api-key", API_KEY, *argv)
     )
     return dict(server._config.options)
 
@@ -140,7 +132,7 @@ async def test_the_limits_apply_from_the_command_line(tmp_path: Path) -> None:
         )
     )
     async with open_simulator() as sim:
-        args = _args(
+        args = sip_serve_args(
             "--port", "0",
             "--webhook-secret", SECRET,
             "--api-key", API_KEY,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import time
@@ -13,12 +14,20 @@ import httpx
 import trio
 
 from realtime_trio import calls
+from realtime_trio._cli.sip_serve import add_sip_serve_arguments
 from realtime_trio.testing import RealtimeSimulator, Scenario, open_simulator
 from realtime_trio.webhooks import sign_webhook
 
 SECRET = "whsec_" + base64.b64encode(b"sip-test-secret-0123456789abcdef").decode()
 OTHER_SECRET = "whsec_" + base64.b64encode(b"another-secret-0123456789abcdef!").decode()
 API_KEY = "sk-test-sip-0123456789"
+
+
+def sip_serve_args(*argv: str) -> argparse.Namespace:
+    """The arguments of ``realtime-trio sip-serve`` parsed from ``argv``."""
+    parser = argparse.ArgumentParser()
+    add_sip_serve_arguments(parser)
+    return parser.parse_args(list(argv))
 
 
 def incoming_payload(
